@@ -1,0 +1,1 @@
+"""Tessera: a declarative ticketing runtime compiled from YAML definitions."""

@@ -1,0 +1,1 @@
+"""Loading YAML definitions: load → Spec → IR → checks (see README in this folder)."""

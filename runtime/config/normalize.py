@@ -1,0 +1,141 @@
+"""Spec → IR: a pure translation that fills defaults and resolves text formats, never failing.
+
+References between definitions stay names here; ``checks`` proves them, the compilers resolve them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+from runtime.config import ir, spec
+from runtime.config.units import parse_duration, parse_escalation_point, parse_ranges
+
+
+class Normalizer:
+    """Keeps the desk's default language and a record of every label for the language checks."""
+
+    def __init__(self, default_language: str) -> None:
+        self.language = default_language
+        self.labels: list[tuple[ir.Labels, ir.Src]] = []
+
+    def text(self, value: str | dict[str, str] | None, src: ir.Src) -> ir.Labels:
+        if value is None:
+            return ()
+        labels = ((self.language, value),) if isinstance(value, str) else tuple(value.items())
+        self.labels.append((labels, src))
+        return labels
+
+    def option(self, value: str | spec.OptionSpec, src: ir.Src) -> ir.Option:
+        if isinstance(value, str):
+            return ir.Option(value=value, label=(), src=src)
+        return ir.Option(value=value.value, label=self.text(value.label, src.at("label")), src=src)
+
+    def field(self, name: str, field: spec.FieldSpec, src: ir.Src) -> ir.Field:
+        return ir.Field(
+            name=name, kind=field.kind, src=src,
+            label=self.text(field.label, src.at("label")), help=self.text(field.help, src.at("help")),
+            placeholder=self.text(field.placeholder, src.at("placeholder")),
+            required=field.required, unique=field.unique, indexed=field.indexed, default=field.default,
+            min=field.min, max=field.max, max_length=field.max_length, pattern=field.pattern,
+            options=tuple(self.option(o, src.at("options", i)) for i, o in enumerate(field.options or ())),
+            of=field.of, to=field.to, precision=field.precision, scale=field.scale, multiple=field.multiple,
+            renamed_from=field.renamed_from, written=frozenset(field.model_fields_set),
+        )
+
+    def fields(self, fields: dict[str, spec.FieldSpec], src: ir.Src) -> tuple[ir.Field, ...]:
+        return tuple(self.field(name, f, src.at("fields", name)) for name, f in fields.items())
+
+    def workflow(self, name: str, wf: spec.WorkflowSpec, src: ir.Src) -> ir.Workflow:
+        states = tuple(
+            ir.State(n, s.category, self.text(s.label, src.at("states", n, "label")), src.at("states", n))
+            for n, s in wf.states.items()
+        )
+        transitions = tuple(self.transition(n, t, src.at("transitions", n)) for n, t in wf.transitions.items())
+        return ir.Workflow(name, self.text(wf.label, src.at("label")), wf.initial, states, transitions, src)
+
+    def transition(self, name: str, t: spec.TransitionSpec, src: ir.Src) -> ir.Transition:
+        sources = (t.from_,) if isinstance(t.from_, str) else tuple(t.from_)
+        return ir.Transition(
+            name=name, sources=sources, target=t.to, label=self.text(t.label, src.at("label")),
+            roles=tuple(t.roles), requires=tuple(t.requires), when=tuple(t.when.items()),
+            updates=tuple(t.set.items()), src=src,
+        )
+
+    def ticket_type(self, t: spec.TicketTypeSpec, src: ir.Src) -> tuple[ir.TicketType, ir.Workflow | None]:
+        inline = None
+        if isinstance(t.workflow, spec.WorkflowSpec):
+            inline = self.workflow(f"{t.type} (inline)", t.workflow, src.at("workflow"))
+        sections = tuple(
+            ir.Section(
+                title=self.text(s.title, src.at("form", "sections", i, "title")), fields=tuple(s.fields),
+                visible_in=None if s.visible_in is None else tuple(s.visible_in),
+                help=self.text(s.help, src.at("form", "sections", i, "help")), src=src.at("form", "sections", i),
+            )
+            for i, s in enumerate(t.form.sections if t.form else ())
+        )
+        intake = t.intake or spec.IntakeSpec()
+        ai = t.ai or spec.AiHintsSpec()
+        ticket_type = ir.TicketType(
+            name=t.type, label=self.text(t.label, src.at("label")),
+            description=self.text(t.description, src.at("description")), number_prefix=t.number_prefix,
+            default_priority=t.default_priority, categories=tuple(t.categories),
+            fields=self.fields(t.fields, src), sections=sections,
+            workflow=inline.name if inline else str(t.workflow),
+            email_mailbox=intake.email.mailbox if intake.email else None,
+            email_subject_hint=intake.email.subject_hint if intake.email else None,
+            public_form=intake.public_form, intake_keywords=tuple(intake.keywords),
+            ai_description=self.text(ai.description, src.at("ai", "description")),
+            ai_skills=tuple(ai.skills), ai_keywords=tuple(ai.keywords), ai_examples=tuple(ai.examples),
+            src=src, renamed_from=t.renamed_from,
+        )
+        return ticket_type, inline
+
+    def calendar(self, name: str, cal: spec.CalendarSpec, src: ir.Src) -> ir.Calendar:
+        hours: Iterable[tuple[str, str]] = () if isinstance(cal.hours, str) else cal.hours.items()
+        holidays = cal.holidays or spec.HolidaysSpec()
+        return ir.Calendar(
+            name=name, timezone=cal.timezone, always_open=cal.hours == "24x7",
+            hour_rules=tuple((days, parse_ranges(text)) for days, text in hours),
+            holiday_country=holidays.country, holiday_subdiv=holidays.subdiv,
+            holiday_dates=tuple(holidays.dates),
+            half_days=tuple(ir.HalfDay(h.date, parse_ranges(h.hours)) for h in holidays.half_days), src=src,
+        )
+
+    def policy(self, p: spec.PolicySpec, src: ir.Src) -> ir.Policy:
+        def seconds(value: str | None) -> int | None:
+            return None if value is None else parse_duration(value)
+
+        targets = tuple(
+            ir.Target(prio, seconds(t.first_response), seconds(t.next_response), seconds(t.resolution),
+                      t.calendar, src.at("targets", prio))
+            for prio, t in p.targets.items()
+        )
+        escalations = []
+        for i, e in enumerate(p.escalations):
+            percent, offset = parse_escalation_point(e.at)
+            escalations.append(ir.Escalation(
+                metric=e.metric, percent=percent, offset=offset, notify=tuple(e.notify),
+                updates=tuple(e.set.items()), assign_team=e.assign.team if e.assign else None,
+                assign_agent=e.assign.agent if e.assign else None, transition=e.transition,
+                src=src.at("escalations", i),
+            ))
+        a = p.applies_to
+        return ir.Policy(
+            name=p.name, description=p.description, order=p.order, types=tuple(a.types),
+            priorities=tuple(a.priorities), categories=tuple(a.categories), organizations=tuple(a.organizations),
+            field_matches=tuple(a.fields.items()), calendar=p.calendar, valid_from=p.valid_from,
+            valid_until=p.valid_until, pause_on=tuple(p.pause_on), targets=targets,
+            escalations=tuple(escalations), src=src,
+        )
+
+
+def project(p: spec.ProjectSpec, src: ir.Src) -> ir.Project:
+    return ir.Project(
+        name=p.name, languages=tuple(p.languages), default_language=p.default_language, roles=tuple(p.roles),
+        database_url=p.database.url, ticket_types_dir=p.paths.ticket_types, sla_policies_dir=p.paths.sla_policies,
+        generated_dir=p.paths.generated, schemas_dir=p.paths.schemas, attachments_dir=p.paths.attachments,
+        host=p.server.host, port=p.server.port, src=src,
+    )
+
+

@@ -1,0 +1,277 @@
+"""Input models of every YAML file kind: the shape a builder may write, nothing resolved yet.
+
+These models are the single source of the JSON Schemas in ``schemas/``; they check structure only
+(keys, types, allowed words, formats). Cross-references and meaning are the job of ``checks``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FIELD_KINDS = (
+    "string", "text", "integer", "decimal", "boolean", "date", "datetime", "duration", "email",
+    "url", "phone", "choice", "multichoice", "list", "relation", "attachment", "json",
+)
+FieldKind = Literal[
+    "string", "text", "integer", "decimal", "boolean", "date", "datetime", "duration", "email",
+    "url", "phone", "choice", "multichoice", "list", "relation", "attachment", "json",
+]
+ListItemKind = Literal["string", "integer", "decimal", "date", "email", "url", "phone"]
+StatusCategory = Literal["open", "paused", "resolved", "closed"]
+Priority = Literal["P0", "P1", "P2", "P3"]
+Metric = Literal["first_response", "next_response", "resolution"]
+
+DURATION_PATTERN = r"^\s*(\d+\s*[wdhms]\s*)+$"
+ESCALATION_AT_PATTERN = r"^\s*(\d+(\.\d+)?%\s*([+-]\s*(\d+\s*[wdhms]\s*)+)?|[+-]?\s*(\d+\s*[wdhms]\s*)+)$"
+HOURS_PATTERN = r"^\s*\d{2}:\d{2}\s*-\s*\d{2}:\d{2}\s*(,\s*\d{2}:\d{2}\s*-\s*\d{2}:\d{2}\s*)*$"
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+PREFIX_PATTERN = r"^[A-Z][A-Z0-9]{1,5}$"
+
+Duration = Annotated[str, Field(pattern=DURATION_PATTERN, description="e.g. 15m, 4h, 3d, 1h30m")]
+IsoDate = Annotated[str, Field(pattern=DATE_PATTERN, description="YYYY-MM-DD")]
+LocalizedText = Annotated[
+    str | dict[str, str],
+    Field(description="Text, or a mapping of language code to text: {en: Printer, de: Drucker}"),
+]
+Scalar = str | int | float | bool
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OptionSpec(Strict):
+    """One allowed value of a choice field, with labels for people."""
+
+    value: str
+    label: LocalizedText | None = None
+    help: LocalizedText | None = None
+
+
+class FieldSpec(Strict):
+    """A field of the master table, a ticket type or a reference collection."""
+
+    kind: FieldKind
+    label: LocalizedText | None = None
+    help: LocalizedText | None = None
+    placeholder: LocalizedText | None = None
+    required: bool = False
+    unique: bool = False
+    indexed: bool = False
+    default: Any = None
+    min: int | float | str | None = None
+    max: int | float | str | None = None
+    max_length: int | None = Field(default=None, ge=1, le=65535)
+    pattern: str | None = None
+    options: list[str | OptionSpec] | None = None
+    of: ListItemKind | None = Field(default=None, description="item kind of a list field")
+    to: str | None = Field(default=None, description="relation target: a collection, contact, agent or team")
+    precision: int | None = Field(default=None, ge=1, le=38)
+    scale: int | None = Field(default=None, ge=0, le=18)
+    multiple: bool = Field(default=False, description="attachment: allow several files")
+    renamed_from: str | None = None
+
+
+class MasterSpec(Strict):
+    """``ticket_types/_master.yaml``: the builder's own columns on the shared tickets table."""
+
+    fields: dict[str, FieldSpec] = Field(default_factory=dict)
+    categories: list[str | OptionSpec] = Field(default_factory=list)
+
+
+class StateSpec(Strict):
+    category: StatusCategory
+    label: LocalizedText | None = None
+
+
+class TransitionSpec(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_: str | list[str] = Field(alias="from", description="source state(s); '*' for any")
+    to: str
+    label: LocalizedText | None = None
+    roles: list[str] = Field(default_factory=list, description="empty: every agent role")
+    requires: list[str] = Field(default_factory=list, description="fields that must be set")
+    when: dict[str, Scalar | None] = Field(default_factory=dict, description="field: set | empty | value")
+    set: dict[str, Scalar | None] = Field(default_factory=dict, description="field updates on transition")
+
+
+class WorkflowSpec(Strict):
+    label: LocalizedText | None = None
+    initial: str
+    states: dict[str, StateSpec]
+    transitions: dict[str, TransitionSpec]
+
+
+class WorkflowsFileSpec(Strict):
+    """``ticket_types/_workflows.yaml``: workflows shared by several ticket types."""
+
+    workflows: dict[str, WorkflowSpec]
+
+
+class CollectionSpec(Strict):
+    label: LocalizedText
+    display: str = Field(description="the field shown when a ticket points at an item")
+    fields: dict[str, FieldSpec]
+    renamed_from: str | None = None
+
+
+class CollectionsFileSpec(Strict):
+    """``ticket_types/_collections.yaml``: reference data such as assets or locations."""
+
+    collections: dict[str, CollectionSpec]
+
+
+class SectionSpec(Strict):
+    title: LocalizedText
+    fields: list[str]
+    visible_in: list[str] | None = Field(default=None, description="states; absent: always")
+    help: LocalizedText | None = None
+
+
+class FormSpec(Strict):
+    sections: list[SectionSpec]
+
+
+class EmailIntakeSpec(Strict):
+    mailbox: str
+    subject_hint: str | None = None
+
+
+class IntakeSpec(Strict):
+    email: EmailIntakeSpec | None = None
+    public_form: bool = False
+    keywords: list[str] = Field(default_factory=list)
+
+
+class AiHintsSpec(Strict):
+    description: LocalizedText | None = None
+    skills: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    examples: list[str] = Field(default_factory=list)
+
+
+class TicketTypeSpec(Strict):
+    """``ticket_types/<type>.yaml``: one business ticket type and its extension table."""
+
+    type: str
+    label: LocalizedText
+    description: LocalizedText | None = None
+    number_prefix: str = Field(pattern=PREFIX_PATTERN, description="2-6 capitals, e.g. IT")
+    default_priority: Priority = "P2"
+    categories: list[str] = Field(default_factory=list, description="master categories this type uses")
+    fields: dict[str, FieldSpec] = Field(default_factory=dict)
+    form: FormSpec | None = None
+    workflow: str | WorkflowSpec
+    intake: IntakeSpec | None = None
+    ai: AiHintsSpec | None = None
+    renamed_from: str | None = None
+
+
+class HalfDaySpec(Strict):
+    date: IsoDate
+    hours: str = Field(pattern=HOURS_PATTERN)
+
+
+class HolidaysSpec(Strict):
+    country: str | None = None
+    subdiv: str | None = None
+    dates: list[IsoDate] = Field(default_factory=list)
+    half_days: list[HalfDaySpec] = Field(default_factory=list)
+
+
+class CalendarSpec(Strict):
+    timezone: str
+    hours: Literal["24x7"] | dict[str, Annotated[str, Field(pattern=HOURS_PATTERN)]]
+    holidays: HolidaysSpec | None = None
+
+
+class TargetSpec(Strict):
+    first_response: Duration | None = None
+    next_response: Duration | None = None
+    resolution: Duration | None = None
+    calendar: str | None = Field(default=None, description="overrides the policy calendar")
+
+
+class AppliesToSpec(Strict):
+    types: list[str] = Field(default_factory=list)
+    priorities: list[Priority] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    organizations: list[str] = Field(default_factory=list)
+    fields: dict[str, Scalar] = Field(default_factory=dict)
+
+
+class AssignSpec(Strict):
+    team: str | None = None
+    agent: str | None = None
+
+
+class EscalationSpec(Strict):
+    metric: Metric
+    at: str = Field(pattern=ESCALATION_AT_PATTERN, description="80%, 100% + 1h, or -30m before due")
+    notify: list[str] = Field(default_factory=list)
+    set: dict[str, Scalar] = Field(default_factory=dict)
+    assign: AssignSpec | None = None
+    transition: str | None = None
+
+
+class PolicySpec(Strict):
+    name: str
+    description: str | None = None
+    order: int | None = Field(default=None, description="lower wins where policies overlap")
+    applies_to: AppliesToSpec = Field(default_factory=AppliesToSpec)
+    calendar: str
+    valid_from: IsoDate | None = None
+    valid_until: IsoDate | None = None
+    pause_on: list[str] = Field(default_factory=list)
+    targets: dict[Priority, TargetSpec]
+    escalations: list[EscalationSpec] = Field(default_factory=list)
+
+
+class SlaFileSpec(Strict):
+    """``sla_policies/*.yaml``: business calendars and SLA policies."""
+
+    calendars: dict[str, CalendarSpec] = Field(default_factory=dict)
+    policies: list[PolicySpec] = Field(default_factory=list)
+
+
+class DatabaseSpec(Strict):
+    url: str = "sqlite:///var/tessera.db"
+
+
+class PathsSpec(Strict):
+    ticket_types: str = "ticket_types"
+    sla_policies: str = "sla_policies"
+    generated: str = "generated"
+    schemas: str = "schemas"
+    attachments: str = "var/attachments"
+
+
+class ServerSpec(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+
+class ProjectSpec(Strict):
+    """``tessera.yaml``: settings of the whole desk."""
+
+    name: str
+    languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
+    default_language: str = "en"
+    roles: list[str] = Field(default_factory=lambda: ["agent", "supervisor", "admin"])
+    database: DatabaseSpec = Field(default_factory=DatabaseSpec)
+    paths: PathsSpec = Field(default_factory=PathsSpec)
+    server: ServerSpec = Field(default_factory=ServerSpec)
+
+
+# The file kinds a desk is made of, by the name of their JSON Schema.
+FILE_KINDS: dict[str, type[Strict]] = {
+    "project": ProjectSpec,
+    "master": MasterSpec,
+    "workflows": WorkflowsFileSpec,
+    "collections": CollectionsFileSpec,
+    "ticket_type": TicketTypeSpec,
+    "sla": SlaFileSpec,
+}
