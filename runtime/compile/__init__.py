@@ -1,0 +1,1 @@
+"""Pure compilers from the IR to runtime artifacts; no I/O happens here."""

@@ -1,0 +1,111 @@
+"""Tables the runtime owns whatever the desk defines: people, conversation, audit, SLA, intake, AI, jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from runtime.compile.columns import Id, Json
+
+TS = sa.DateTime(timezone=True)
+
+
+def _id() -> sa.Column[Any]:
+    return sa.Column("id", Id(), primary_key=True, autoincrement=True)
+
+
+def _fk(name: str, target: str, *, nullable: bool = True, ondelete: str = "SET NULL", index: bool = True
+        ) -> sa.Column[Any]:
+    return sa.Column(name, Id(), sa.ForeignKey(f"{target}.id", ondelete=ondelete), nullable=nullable, index=index)
+
+
+def _stamps() -> list[sa.Column[Any]]:
+    return [sa.Column("created_at", TS, nullable=False), sa.Column("updated_at", TS, nullable=False)]
+
+
+def add_people(md: sa.MetaData) -> None:
+    sa.Table("organizations", md, _id(), sa.Column("name", sa.String(200), nullable=False, unique=True),
+             sa.Column("domain", sa.String(253), index=True), sa.Column("notes", sa.Text()), *_stamps())
+    sa.Table("contacts", md, _id(), sa.Column("email", sa.String(320), unique=True),
+             sa.Column("name", sa.String(200)), sa.Column("phone", sa.String(40)),
+             sa.Column("language", sa.String(16)), _fk("organization_id", "organizations"),
+             sa.Column("bounced_at", TS), *_stamps())
+    sa.Table("teams", md, _id(), sa.Column("name", sa.String(64), nullable=False, unique=True),
+             sa.Column("label", sa.String(200), nullable=False), sa.Column("email", sa.String(320)),
+             _fk("lead_id", "agents", index=False), *_stamps())
+    sa.Table("agents", md, _id(), sa.Column("username", sa.String(64), nullable=False, unique=True),
+             sa.Column("email", sa.String(320), nullable=False, unique=True),
+             sa.Column("name", sa.String(200), nullable=False), sa.Column("password_hash", sa.String(255)),
+             sa.Column("roles", Json(), nullable=False), sa.Column("skills", Json(), nullable=False),
+             sa.Column("capacity", sa.Integer(), nullable=False), sa.Column("calendar", sa.String(64)),
+             sa.Column("language", sa.String(16)), sa.Column("away", sa.Boolean(create_constraint=False),
+                                                             nullable=False),
+             sa.Column("active", sa.Boolean(create_constraint=False), nullable=False), *_stamps())
+    sa.Table("team_members", md, _fk("team_id", "teams", nullable=False, ondelete="CASCADE", index=False),
+             _fk("agent_id", "agents", nullable=False, ondelete="CASCADE"),
+             sa.PrimaryKeyConstraint("team_id", "agent_id"))
+
+
+def add_conversation(md: sa.MetaData) -> None:
+    sa.Table("attachments", md, _id(), sa.Column("sha256", sa.String(64), nullable=False, index=True),
+             sa.Column("filename", sa.String(255), nullable=False),
+             sa.Column("content_type", sa.String(127), nullable=False),
+             sa.Column("size", sa.BigInteger(), nullable=False), _fk("ticket_id", "tickets", ondelete="CASCADE"),
+             sa.Column("comment_id", Id(), index=True), sa.Column("created_at", TS, nullable=False))
+    sa.Table("comments", md, _id(), _fk("ticket_id", "tickets", nullable=False, ondelete="CASCADE"),
+             sa.Column("public", sa.Boolean(create_constraint=False), nullable=False),
+             sa.Column("direction", sa.String(8), nullable=False), sa.Column("channel", sa.String(16), nullable=False),
+             sa.Column("body", sa.Text(), nullable=False), sa.Column("body_html", sa.Text()),
+             _fk("author_agent_id", "agents"), _fk("author_contact_id", "contacts"),
+             sa.Column("message_id", sa.String(998), index=True), sa.Column("created_at", TS, nullable=False))
+    sa.Table("ticket_events", md, _id(), _fk("ticket_id", "tickets", nullable=False, ondelete="CASCADE"),
+             sa.Column("at", TS, nullable=False), sa.Column("actor", sa.String(200), nullable=False),
+             sa.Column("channel", sa.String(16), nullable=False), sa.Column("action", sa.String(32), nullable=False),
+             sa.Column("field", sa.String(64)), sa.Column("old_value", Json()), sa.Column("new_value", Json()))
+    sa.Table("ticket_links", md, _id(), _fk("ticket_id", "tickets", nullable=False, ondelete="CASCADE"),
+             _fk("other_id", "tickets", nullable=False, ondelete="CASCADE"),
+             sa.Column("relation", sa.String(16), nullable=False), sa.Column("created_at", TS, nullable=False),
+             sa.UniqueConstraint("ticket_id", "other_id", "relation"))
+    sa.Table("ticket_counters", md, sa.Column("prefix", sa.String(8), primary_key=True),
+             sa.Column("last_number", sa.BigInteger(), nullable=False))
+
+
+def add_operations(md: sa.MetaData) -> None:
+    sa.Table("sla_timers", md, _id(), _fk("ticket_id", "tickets", nullable=False, ondelete="CASCADE"),
+             sa.Column("metric", sa.String(16), nullable=False), sa.Column("policy", sa.String(64), nullable=False),
+             sa.Column("state", sa.String(12), nullable=False), sa.Column("target_seconds", sa.BigInteger()),
+             sa.Column("elapsed_seconds", sa.BigInteger(), nullable=False), sa.Column("started_at", TS),
+             sa.Column("due_at", TS, index=True), sa.Column("next_check_at", TS, index=True),
+             sa.Column("pauses", Json(), nullable=False), sa.UniqueConstraint("ticket_id", "metric"))
+    sa.Table("sla_events", md, _id(), _fk("timer_id", "sla_timers", nullable=False, ondelete="CASCADE"),
+             sa.Column("kind", sa.String(32), nullable=False), sa.Column("escalation", sa.Integer()),
+             sa.Column("at", TS, nullable=False), sa.Column("detail", Json()),
+             sa.UniqueConstraint("timer_id", "kind", "escalation"))
+    sa.Table("kb_articles", md, _id(), sa.Column("title", sa.String(300), nullable=False),
+             sa.Column("problem", sa.Text(), nullable=False), sa.Column("solution", sa.Text(), nullable=False),
+             sa.Column("category", sa.String(64)), sa.Column("language", sa.String(16), nullable=False),
+             sa.Column("status", sa.String(16), nullable=False), sa.Column("visibility", sa.String(16), nullable=False),
+             _fk("translation_of_id", "kb_articles"), *_stamps())
+    sa.Table("intake_messages", md, _id(), sa.Column("channel", sa.String(16), nullable=False),
+             sa.Column("source", sa.String(200), nullable=False),
+             sa.Column("external_id", sa.String(998), nullable=False), sa.Column("raw", sa.LargeBinary(),
+                                                                                 nullable=False),
+             sa.Column("metadata", Json(), nullable=False), sa.Column("state", sa.String(16), nullable=False,
+                                                                         index=True),
+             sa.Column("error", sa.Text()), _fk("ticket_id", "tickets"), sa.Column("received_at", TS, nullable=False),
+             sa.Column("processed_at", TS), sa.UniqueConstraint("channel", "source", "external_id"))
+    sa.Table("ai_decisions", md, _id(), _fk("ticket_id", "tickets", nullable=False, ondelete="CASCADE"),
+             sa.Column("kind", sa.String(16), nullable=False), sa.Column("provider", sa.String(32), nullable=False),
+             sa.Column("output", Json(), nullable=False), sa.Column("confidence", sa.Float()),
+             sa.Column("explanation", sa.Text()), sa.Column("applied", sa.Boolean(create_constraint=False),
+                                                            nullable=False),
+             sa.Column("overridden_by", sa.String(200)), sa.Column("created_at", TS, nullable=False))
+    sa.Table("api_tokens", md, _id(), _fk("agent_id", "agents", nullable=False, ondelete="CASCADE"),
+             sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+             sa.Column("label", sa.String(200), nullable=False), sa.Column("created_at", TS, nullable=False),
+             sa.Column("last_used_at", TS), sa.Column("revoked_at", TS))
+    sa.Table("jobs", md, _id(), sa.Column("kind", sa.String(32), nullable=False),
+             sa.Column("payload", Json(), nullable=False), sa.Column("run_at", TS, nullable=False),
+             sa.Column("attempts", sa.Integer(), nullable=False), sa.Column("locked_until", TS),
+             sa.Column("last_error", sa.Text()), sa.Column("done_at", TS), sa.Index(None, "done_at", "run_at"))

@@ -1,0 +1,1 @@
+"""Database access: naming, engines, schema snapshots, migrations and the startup guard."""

@@ -1,0 +1,224 @@
+"""Changes → the text of an Alembic revision: explicit, self-contained, the same bytes every time.
+
+Revisions never import runtime code, so later changes to the runtime cannot change their meaning.
+Dropped or narrowed data is first copied into an ``arc_<sequence>_…`` table; downgrade restores it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from runtime.db.diff import Change
+from runtime.db.naming import short_name
+
+Entry = dict[str, Any]
+TYPE_CODE = {
+    "id": "sa.BigInteger().with_variant(sa.Integer(), 'sqlite')",
+    "json": "sa.JSON().with_variant(postgresql.JSONB(), 'postgresql')",
+    "boolean": "sa.Boolean(create_constraint=False)",
+    "bigint": "sa.BigInteger()",
+    "integer": "sa.Integer()",
+    "float": "sa.Float()",
+    "text": "sa.Text()",
+    "datetime": "sa.DateTime(timezone=True)",
+    "date": "sa.Date()",
+    "binary": "sa.LargeBinary()",
+}
+PG_CAST = {"id": "bigint", "bigint": "bigint", "integer": "integer", "text": "text", "date": "date",
+           "datetime": "timestamptz", "boolean": "boolean", "float": "double precision", "json": "jsonb"}
+
+
+def type_code(spec: Entry) -> str:
+    if spec["name"] == "string":
+        return f"sa.String(length={spec['length']})"
+    if spec["name"] == "numeric":
+        return f"sa.Numeric(precision={spec['precision']}, scale={spec['scale']})"
+    return TYPE_CODE[spec["name"]]
+
+
+def pg_cast(spec: Entry) -> str:
+    if spec["name"] == "string":
+        return f"varchar({spec['length']})"
+    if spec["name"] == "numeric":
+        return f"numeric({spec['precision']},{spec['scale']})"
+    return PG_CAST[spec["name"]]
+
+
+def column_code(name: str, col: Entry) -> str:
+    args = [repr(name), type_code(col["type"])]
+    fk = col.get("foreign_key")
+    if fk:
+        args.append(f"sa.ForeignKey({fk['target']!r}, name={fk['name']!r}, ondelete={fk['ondelete']!r})")
+    args.append(f"nullable={col['nullable']}")
+    if col.get("primary_key"):
+        args.append("primary_key=True")
+    return f"sa.Column({', '.join(args)})"
+
+
+def sql_literal(value: Any) -> str:
+    """A literal both SQLite and PostgreSQL read the same way."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = value if isinstance(value, str) else json.dumps(value)
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Revision:
+    """Accumulates upgrade and downgrade lines for one generated revision."""
+
+    def __init__(self, sequence: int) -> None:
+        self.sequence = sequence
+        self.up: list[str] = []
+        self.down: list[str] = []  # collected in upgrade order, emitted reversed
+
+    def archive(self, table: str, suffix: str = "") -> str:
+        return short_name(f"arc_{self.sequence:04d}_{table}{suffix}")
+
+    def create_table(self, name: str, entry: Entry) -> None:
+        parts = [column_code(c, col) for c, col in entry["columns"].items()]
+        pk = entry["primary_key"]
+        parts.append(f"sa.PrimaryKeyConstraint({', '.join(map(repr, pk['columns']))}, name={pk['name']!r})")
+        parts += [f"sa.UniqueConstraint({', '.join(map(repr, cols))}, name={uq!r})" for uq, cols in
+                  entry["uniques"].items()]
+        body = "".join(f"        {p},\n" for p in parts)
+        self.up.append(f"    op.create_table(\n        {name!r},\n{body}    )")
+        for ix, spec in entry["indexes"].items():
+            self.up.append(f"    op.create_index({ix!r}, {name!r}, {spec['columns']!r}, unique={spec['unique']})")
+        self.down.append(f"    op.drop_table({name!r})")
+
+    def drop_table(self, name: str, entry: Entry) -> None:
+        archive = self.archive(name)
+        self.up.append(f"    op.execute({f'CREATE TABLE {archive} AS SELECT * FROM {name}'!r})")
+        self.up.append(f"    op.drop_table({name!r})")
+        columns = ", ".join(entry["columns"])
+        restore = Revision(self.sequence)
+        restore.create_table(name, entry)
+        self.down.append("\n".join([*restore.up, f"    op.execute({f'INSERT INTO {name} ({columns}) SELECT {columns} FROM {archive}'!r})"]))
+
+    def batch(self, table: str, entry: Entry, changes: list[Change]) -> None:
+        """Column and index changes on one existing table, in a batch so that SQLite can apply them."""
+        keys = ", ".join(entry["primary_key"]["columns"])
+        before: list[str] = []
+        ops: list[str] = []
+        after: list[str] = []
+        undo: list[str] = []
+        for c in changes:
+            if c.op == "drop_index":
+                ops.append(f"batch.drop_index({c.name!r})")
+                undo.append(f"batch.create_index({c.name!r}, {c.old['columns']!r}, unique={c.old['unique']})")
+            elif c.op == "drop_unique":
+                ops.append(f"batch.drop_constraint({c.name!r}, type_='unique')")
+                undo.append(f"batch.create_unique_constraint({c.name!r}, {c.old!r})")
+        for c in changes:
+            if c.op == "rename_column":
+                ops.append(f"batch.alter_column({c.old!r}, new_column_name={c.name!r})")
+                undo.append(f"batch.alter_column({c.name!r}, new_column_name={c.old!r})")
+            elif c.op == "add_column":
+                ops.append(f"batch.add_column({column_code(c.name, c.new)})")
+                undo.append(f"batch.drop_column({c.name!r})")
+                default = c.new.get("field", {}).get("default")
+                if default is not None and default not in ("today", "now"):
+                    after.append(f"UPDATE {table} SET {c.name} = {sql_literal(default)} WHERE {c.name} IS NULL")
+            elif c.op == "make_required" and c.new is not None and c.new not in ("today", "now"):
+                after.append(f"UPDATE {table} SET {c.name} = {sql_literal(c.new)} WHERE {c.name} IS NULL")
+            elif c.op in ("alter_type", "change_foreign_key", "drop_column") and c.destructive:
+                archive = self.archive(table, f"_{c.name}")
+                before.append(f"CREATE TABLE {archive} AS SELECT {keys}, {c.name} FROM {table}")
+        for c in changes:
+            if c.op == "alter_type":
+                using = f"{c.name}::{pg_cast(c.new)}"
+                ops.append(f"batch.alter_column({c.name!r}, type_={type_code(c.new)}, existing_type={type_code(c.old)}, "
+                           f"postgresql_using={using!r})")
+                undo.append(f"batch.alter_column({c.name!r}, type_={type_code(c.old)}, existing_type="
+                            f"{type_code(c.new)}, postgresql_using={f'{c.name}::{pg_cast(c.old)}'!r})")
+            elif c.op == "alter_nullable":
+                ops.append(f"batch.alter_column({c.name!r}, nullable={c.new})")
+                undo.append(f"batch.alter_column({c.name!r}, nullable={c.old})")
+            elif c.op == "change_foreign_key":
+                ops += _fk_swap(c.name, c.old, c.new)
+                undo += _fk_swap(c.name, c.new, c.old)
+        for c in changes:
+            if c.op == "drop_column":
+                if c.old.get("foreign_key"):
+                    ops.append(f"batch.drop_constraint({c.old['foreign_key']['name']!r}, type_='foreignkey')")
+                ops.append(f"batch.drop_column({c.name!r})")
+                undo.append(f"batch.add_column({column_code(c.name, c.old)})")
+        for c in changes:
+            if c.op == "add_index":
+                ops.append(f"batch.create_index({c.name!r}, {c.new['columns']!r}, unique={c.new['unique']})")
+                undo.append(f"batch.drop_index({c.name!r})")
+            elif c.op == "add_unique":
+                ops.append(f"batch.create_unique_constraint({c.name!r}, {c.new!r})")
+                undo.append(f"batch.drop_constraint({c.name!r}, type_='unique')")
+        self.up += [f"    op.execute({sql!r})" for sql in before]
+        if ops:
+            self.up.append(_batch_block(table, ops))
+        self.up += [f"    op.execute({sql!r})" for sql in after]
+        restore = [f"    op.execute({_restore(table, keys, c.name, self.archive(table, f'_{c.name}'))!r})"
+                   for c in changes if c.op in ("alter_type", "change_foreign_key", "drop_column") and c.destructive]
+        if undo:
+            self.down.append("\n".join([_batch_block(table, list(reversed(undo))), *restore]))
+
+    def rename_table(self, old: str, new: str) -> None:
+        self.up.append(f"    op.rename_table({old!r}, {new!r})")
+        self.down.append(f"    op.rename_table({new!r}, {old!r})")
+
+    def render(self, revision: str, down_revision: str | None, title: str, changes: list[Change]) -> str:
+        summary = "\n".join(c.describe() for c in changes) or "(no change)"
+        down = list(reversed(self.down))
+        return (
+            f'"""{title}\n\nGenerated by `python cli.py generate` from the definitions; review it, do not edit it.\n\n'
+            f"Changes:\n{summary}\n\nRevision ID: {revision}\nRevises: {down_revision}\n\"\"\"\n\n"
+            "import sqlalchemy as sa\nfrom alembic import op\nfrom sqlalchemy.dialects import postgresql\n\n"
+            f"revision = {revision!r}\ndown_revision = {down_revision!r}\nbranch_labels = None\ndepends_on = None\n"
+            f"# Keeps the import used even when no column in this revision is JSON.\n_JSONB = postgresql.JSONB\n\n\n"
+            "def upgrade() -> None:\n" + ("\n".join(self.up) or "    pass") + "\n\n\n"
+            "def downgrade() -> None:\n" + ("\n".join(down) or "    pass") + "\n"
+        )
+
+
+def _batch_block(table: str, ops: list[str]) -> str:
+    lines = "".join(f"        {op}\n" for op in ops)
+    return f"    with op.batch_alter_table({table!r}) as batch:\n{lines}".rstrip("\n")
+
+
+def _fk_swap(column: str, old: Entry | None, new: Entry | None) -> list[str]:
+    lines = []
+    if old:
+        lines.append(f"batch.drop_constraint({old['name']!r}, type_='foreignkey')")
+    if new:
+        target_table, target_column = new["target"].rsplit(".", 1)
+        lines.append(f"batch.create_foreign_key({new['name']!r}, {target_table!r}, [{column!r}], [{target_column!r}], "
+                     f"ondelete={new['ondelete']!r})")
+    return lines
+
+
+def _restore(table: str, keys: str, column: str, archive: str) -> str:
+    match = " AND ".join(f"{archive}.{k} = {table}.{k}" for k in keys.split(", "))
+    return f"UPDATE {table} SET {column} = (SELECT {archive}.{column} FROM {archive} WHERE {match})"
+
+
+def render_revision(sequence: int, revision: str, down_revision: str | None, title: str, changes: list[Change],
+                    old_tables: dict[str, Entry], new_tables: dict[str, Entry]) -> str:
+    """The full revision file for ``changes`` (ordered as ``diff`` returns them)."""
+    rev = Revision(sequence)
+    for c in changes:
+        if c.op == "rename_table":
+            rev.rename_table(c.old, c.table)
+    for c in changes:
+        if c.op == "create_table":
+            rev.create_table(c.table, c.new)
+    by_table: dict[str, list[Change]] = {}
+    for c in changes:
+        if c.op not in ("create_table", "drop_table", "rename_table"):
+            by_table.setdefault(c.table, []).append(c)
+    for table, table_changes in by_table.items():
+        entry = old_tables.get(table) or new_tables[table]
+        rev.batch(table, entry, table_changes)
+    for c in changes:
+        if c.op == "drop_table":
+            rev.drop_table(c.table, c.old)
+    return rev.render(revision, down_revision, title, changes)
