@@ -39,7 +39,7 @@ Scalar = str | int | float | bool
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class OptionSpec(Strict):
@@ -87,7 +87,7 @@ class StateSpec(Strict):
 
 
 class TransitionSpec(Strict):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
 
     from_: str | list[str] = Field(alias="from", description="source state(s); '*' for any")
     to: str
