@@ -53,6 +53,8 @@ def pending_changes(paths: Paths, schema: dict[str, Any]) -> list[Change]:
 
 
 def _title(changes: list[Change]) -> str:
+    if all(c.op == "create_table" for c in changes) and any(c.table == "tickets" for c in changes):
+        return "Create the desk's tables"
     first = changes[0].describe()[2:].split(" — ")[0]
     more = f" and {len(changes) - 1} more change{'s' if len(changes) > 2 else ''}" if len(changes) > 1 else ""
     return (first + more)[:100]
@@ -108,6 +110,14 @@ def head_revision(paths: Paths) -> str | None:
 def current_revision(engine: sa.Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def is_known(paths: Paths, revision: str) -> bool:
+    """Whether ``revision`` is one of the revision files in this checkout."""
+    if not paths.migrations.is_dir():
+        return False
+    script = ScriptDirectory.from_config(alembic_config(paths))
+    return any(rev.revision == revision for rev in script.walk_revisions(base="base", head="heads"))
 
 
 def unapplied(paths: Paths, engine: sa.Engine) -> list[str]:

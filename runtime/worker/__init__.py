@@ -1,0 +1,1 @@
+"""The background process: claims due jobs and runs them."""

@@ -1,0 +1,87 @@
+"""The worker loop: refuse to start on a stale database, then claim and run due jobs until stopped.
+
+Job kinds register a handler in ``HANDLERS``; later stages (SLA sweep, mailbox polling, AI) add theirs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from runtime.artifacts import migration_paths
+from runtime.compile.desk import CompiledDesk
+from runtime.db.guard import ensure_current
+
+log = logging.getLogger("tessera.worker")
+Handler = Callable[[CompiledDesk, sa.Connection, dict[str, Any]], None]
+HANDLERS: dict[str, Handler] = {}
+RETRY_DELAY = dt.timedelta(minutes=1)
+MAX_ATTEMPTS = 5
+
+
+class Worker:
+    def __init__(self, compiled: CompiledDesk, engine: sa.Engine, poll_seconds: float = 1.0) -> None:
+        ensure_current(migration_paths(compiled), compiled.schema_snapshot, engine)
+        self.compiled = compiled
+        self.engine = engine
+        self.poll_seconds = poll_seconds
+        self.jobs = compiled.table("jobs")
+        self.stopping = False
+
+    def _claim(self, connection: sa.Connection, now: dt.datetime) -> sa.Row[Any] | None:
+        query = (sa.select(self.jobs).where(self.jobs.c.done_at.is_(None), self.jobs.c.run_at <= now,
+                                            sa.or_(self.jobs.c.locked_until.is_(None),
+                                                   self.jobs.c.locked_until < now))
+                 .order_by(self.jobs.c.run_at, self.jobs.c.id).limit(1))
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return connection.execute(query).first()
+
+    def run_due(self) -> int:
+        """Run every job that is due now; return how many ran (successfully or not)."""
+        count = 0
+        while not self.stopping:
+            now = dt.datetime.now(dt.UTC)
+            with self.engine.begin() as connection:
+                job = self._claim(connection, now)
+                if job is None:
+                    return count
+                self._run(connection, job, now)
+            count += 1
+        return count
+
+    def _run(self, connection: sa.Connection, job: sa.Row[Any], now: dt.datetime) -> None:
+        handler = HANDLERS.get(job.kind)
+        update = sa.update(self.jobs).where(self.jobs.c.id == job.id)
+        if handler is None:
+            connection.execute(update.values(done_at=now, attempts=job.attempts + 1,
+                                             last_error=f"no handler for job kind '{job.kind}'"))
+            log.error("job %s: no handler for kind %s", job.id, job.kind)
+            return
+        try:
+            with connection.begin_nested():
+                handler(self.compiled, connection, dict(job.payload))
+        except Exception as exc:  # noqa: BLE001 - one failing job must not stop the worker
+            attempts = job.attempts + 1
+            values: dict[str, Any] = {"attempts": attempts, "last_error": f"{type(exc).__name__}: {exc}"}
+            values["done_at" if attempts >= MAX_ATTEMPTS else "run_at"] = now if attempts >= MAX_ATTEMPTS \
+                else now + RETRY_DELAY * attempts
+            connection.execute(update.values(**values))
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            return
+        connection.execute(update.values(done_at=now, attempts=job.attempts + 1, last_error=None))
+
+    def run(self, *, once: bool = False) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
+        log.info("worker started")
+        while not self.stopping:
+            self.run_due()
+            if once:
+                return
+            time.sleep(self.poll_seconds)
