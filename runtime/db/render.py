@@ -99,68 +99,72 @@ class Revision:
         self.down.append("\n".join([*restore.up, f"    op.execute({f'INSERT INTO {name} ({columns}) SELECT {columns} FROM {archive}'!r})"]))
 
     def batch(self, table: str, entry: Entry, changes: list[Change]) -> None:
-        """Column and index changes on one existing table, in a batch so that SQLite can apply them."""
+        """Column and index changes on one existing table, in a batch so that SQLite can apply them.
+
+        SQLite's batch rebuild cannot alter a column renamed earlier in the same batch, so type changes
+        run before renames (on the former name) and, going back, after the renames are undone.
+        """
         keys = ", ".join(entry["primary_key"]["columns"])
-        before: list[str] = []
-        ops: list[str] = []
-        after: list[str] = []
-        undo: list[str] = []
+        former = {c.name: c.old for c in changes if c.op == "rename_column"}
+        by_op: dict[str, list[Change]] = {}
         for c in changes:
-            if c.op == "drop_index":
-                ops.append(f"batch.drop_index({c.name!r})")
-                undo.append(f"batch.create_index({c.name!r}, {c.old['columns']!r}, unique={c.old['unique']})")
-            elif c.op == "drop_unique":
-                ops.append(f"batch.drop_constraint({c.name!r}, type_='unique')")
-                undo.append(f"batch.create_unique_constraint({c.name!r}, {c.old!r})")
-        for c in changes:
-            if c.op == "rename_column":
-                ops.append(f"batch.alter_column({c.old!r}, new_column_name={c.name!r})")
-                undo.append(f"batch.alter_column({c.name!r}, new_column_name={c.old!r})")
-            elif c.op == "add_column":
-                ops.append(f"batch.add_column({column_code(c.name, c.new)})")
-                undo.append(f"batch.drop_column({c.name!r})")
-                default = c.new.get("field", {}).get("default")
-                if default is not None and default not in ("today", "now"):
-                    after.append(f"UPDATE {table} SET {c.name} = {sql_literal(default)} WHERE {c.name} IS NULL")
-            elif c.op == "make_required" and c.new is not None and c.new not in ("today", "now"):
-                after.append(f"UPDATE {table} SET {c.name} = {sql_literal(c.new)} WHERE {c.name} IS NULL")
-            elif c.op in ("alter_type", "change_foreign_key", "drop_column") and c.destructive:
-                archive = self.archive(table, f"_{c.name}")
-                before.append(f"CREATE TABLE {archive} AS SELECT {keys}, {c.name} FROM {table}")
-        for c in changes:
-            if c.op == "alter_type":
-                using = f"{c.name}::{pg_cast(c.new)}"
-                ops.append(f"batch.alter_column({c.name!r}, type_={type_code(c.new)}, existing_type={type_code(c.old)}, "
-                           f"postgresql_using={using!r})")
-                undo.append(f"batch.alter_column({c.name!r}, type_={type_code(c.old)}, existing_type="
-                            f"{type_code(c.new)}, postgresql_using={f'{c.name}::{pg_cast(c.old)}'!r})")
-            elif c.op == "alter_nullable":
-                ops.append(f"batch.alter_column({c.name!r}, nullable={c.new})")
-                undo.append(f"batch.alter_column({c.name!r}, nullable={c.old})")
-            elif c.op == "change_foreign_key":
-                ops += _fk_swap(c.name, c.old, c.new)
-                undo += _fk_swap(c.name, c.new, c.old)
-        for c in changes:
-            if c.op == "drop_column":
-                if c.old.get("foreign_key"):
-                    ops.append(f"batch.drop_constraint({c.old['foreign_key']['name']!r}, type_='foreignkey')")
-                ops.append(f"batch.drop_column({c.name!r})")
-                undo.append(f"batch.add_column({column_code(c.name, c.old)})")
-        for c in changes:
-            if c.op == "add_index":
-                ops.append(f"batch.create_index({c.name!r}, {c.new['columns']!r}, unique={c.new['unique']})")
-                undo.append(f"batch.drop_index({c.name!r})")
-            elif c.op == "add_unique":
-                ops.append(f"batch.create_unique_constraint({c.name!r}, {c.new!r})")
-                undo.append(f"batch.drop_constraint({c.name!r}, type_='unique')")
-        self.up += [f"    op.execute({sql!r})" for sql in before]
-        if ops:
-            self.up.append(_batch_block(table, ops))
-        self.up += [f"    op.execute({sql!r})" for sql in after]
-        restore = [f"    op.execute({_restore(table, keys, c.name, self.archive(table, f'_{c.name}'))!r})"
-                   for c in changes if c.op in ("alter_type", "change_foreign_key", "drop_column") and c.destructive]
-        if undo:
-            self.down.append("\n".join([_batch_block(table, list(reversed(undo))), *restore]))
+            by_op.setdefault(c.op, []).append(c)
+
+        def each(*ops: str) -> list[Change]:
+            return [c for op in ops for c in by_op.get(op, [])]
+
+        archived = [former.get(c.name, c.name) for c in each("alter_type", "change_foreign_key", "drop_column")
+                    if c.destructive]
+        up: list[str] = []
+        for c in each("drop_index"):
+            up.append(f"batch.drop_index({c.name!r})")
+        for c in each("drop_unique"):
+            up.append(f"batch.drop_constraint({c.name!r}, type_='unique')")
+        for c in each("alter_type"):
+            up.append(_alter_type(former.get(c.name, c.name), c.old, c.new))
+        for c in each("alter_nullable"):
+            up.append(f"batch.alter_column({former.get(c.name, c.name)!r}, nullable={c.new})")
+        up += [f"batch.alter_column({c.old!r}, new_column_name={c.name!r})" for c in each("rename_column")]
+        up += [f"batch.add_column({column_code(c.name, c.new)})" for c in each("add_column")]
+        for c in each("change_foreign_key"):
+            up += _fk_swap(c.name, c.old, c.new)
+        for c in each("drop_column"):
+            if c.old.get("foreign_key"):
+                up.append(f"batch.drop_constraint({c.old['foreign_key']['name']!r}, type_='foreignkey')")
+            up.append(f"batch.drop_column({c.name!r})")
+        up += [f"batch.create_index({c.name!r}, {c.new['columns']!r}, unique={c.new['unique']})"
+               for c in each("add_index")]
+        up += [f"batch.create_unique_constraint({c.name!r}, {c.new!r})" for c in each("add_unique")]
+
+        down: list[str] = [f"batch.drop_index({c.name!r})" for c in each("add_index")]
+        down += [f"batch.drop_constraint({c.name!r}, type_='unique')" for c in each("add_unique")]
+        down += [f"batch.add_column({column_code(c.name, c.old)})" for c in each("drop_column")]
+        for c in each("change_foreign_key"):
+            down += _fk_swap(c.name, c.new, c.old)
+        down += [f"batch.drop_column({c.name!r})" for c in each("add_column")]
+        down += [_alter_type(c.name, c.new, c.old) for c in each("alter_type")]
+        down += [f"batch.alter_column({c.name!r}, nullable={c.old})" for c in each("alter_nullable")]
+        down += [f"batch.alter_column({c.name!r}, new_column_name={c.old!r})" for c in each("rename_column")]
+        down += [f"batch.create_index({c.name!r}, {c.old['columns']!r}, unique={c.old['unique']})"
+                 for c in each("drop_index")]
+        down += [f"batch.create_unique_constraint({c.name!r}, {c.old!r})" for c in each("drop_unique")]
+
+        backfills = [(c.name, c.new.get("field", {}).get("default")) for c in each("add_column")]
+        backfills += [(c.name, c.new) for c in each("make_required")]
+        for name in archived:
+            copy = f"CREATE TABLE {self.archive(table, '_' + name)} AS SELECT {keys}, {name} FROM {table}"
+            self.up.append(f"    op.execute({copy!r})")
+        if up:
+            self.up.append(_batch_block(table, up))
+        for name, value in backfills:
+            if value is not None and value not in ("today", "now"):
+                fill = f"UPDATE {table} SET {name} = {sql_literal(value)} WHERE {name} IS NULL"
+                self.up.append(f"    op.execute({fill!r})")
+        restore = [f"    op.execute({_restore(table, keys, name, self.archive(table, '_' + name))!r})"
+                   for name in archived]
+        if down:
+            # Downgrade blocks are emitted in reverse order of tables; within a table, in this order.
+            self.down.append("\n".join([_batch_block(table, down), *restore]))
 
     def rename_table(self, old: str, new: str) -> None:
         self.up.append(f"    op.rename_table({old!r}, {new!r})")
@@ -183,6 +187,11 @@ class Revision:
 def _batch_block(table: str, ops: list[str]) -> str:
     lines = "".join(f"        {op}\n" for op in ops)
     return f"    with op.batch_alter_table({table!r}) as batch:\n{lines}".rstrip("\n")
+
+
+def _alter_type(column: str, old: Entry, new: Entry) -> str:
+    return (f"batch.alter_column({column!r}, type_={type_code(new)}, existing_type={type_code(old)}, "
+            f"postgresql_using={f'{column}::{pg_cast(new)}'!r})")
 
 
 def _fk_swap(column: str, old: Entry | None, new: Entry | None) -> list[str]:

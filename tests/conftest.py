@@ -1,0 +1,51 @@
+"""Shared fixtures: real SQLite files and real PostgreSQL databases, one per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+PG_URL = os.environ.get("TESSERA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_ALL = os.environ.get("TESSERA_REQUIRE_ALL") == "1"
+
+
+def _missing(component: str, reason: str) -> None:
+    message = f"{component} is not available: {reason}"
+    if REQUIRE_ALL:
+        pytest.fail(f"{message} (TESSERA_REQUIRE_ALL=1 forbids skipping)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test, dropped afterwards."""
+    admin_url = sa.make_url(PG_URL)
+    if admin_url.drivername == "postgresql":
+        admin_url = admin_url.set(drivername="postgresql+psycopg")
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"tessera_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        _missing("PostgreSQL", str(exc).splitlines()[0])
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Each test using this runs twice: on a SQLite file and on a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db')}/tessera.db"
+    url: str = request.getfixturevalue("pg_url")
+    return url
