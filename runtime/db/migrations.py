@@ -61,7 +61,7 @@ def _title(changes: list[Change]) -> str:
 
 
 def _slug(title: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")[:40]
+    return re.sub(r"[^a-z0-9]+", "_", title.lower())[:40].strip("_")
 
 
 def generate(paths: Paths, schema: dict[str, Any], *, allow_destructive: bool = False,

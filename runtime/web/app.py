@@ -7,8 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from litestar import Litestar, MediaType, get
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
@@ -37,7 +38,7 @@ def create_app(compiled: CompiledDesk, engine: sa.Engine) -> Litestar:
         return types_json
 
     @get("/api/v1/types/{type_name:str}/schema", sync_to_thread=False)
-    def type_schema(type_name: str) -> dict[str, Any]:
+    def type_schema(type_name: FromPath[str]) -> dict[str, Any]:
         if type_name not in compiled.type_schemas:
             msg = f"no ticket type '{type_name}'; known: {', '.join(compiled.type_schemas)}"
             raise NotFoundException(msg)
@@ -53,7 +54,7 @@ def create_app(compiled: CompiledDesk, engine: sa.Engine) -> Litestar:
             return [{**row, "created_at": row["created_at"].isoformat()} for row in rows]
 
     @get("/api/v1/tickets", sync_to_thread=True)
-    def list_tickets(type: str | None = None, limit: int = 50) -> list[dict[str, Any]]:  # noqa: A002
+    def list_tickets(type: FromQuery[str | None] = None, limit: FromQuery[int] = 50) -> list[dict[str, Any]]:  # noqa: A002
         if type is not None and desk.ticket_type(type) is None:
             msg = f"unknown ticket type '{type}'"
             raise ValidationException(msg)
