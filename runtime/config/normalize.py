@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-
 from runtime.config import ir, spec
 from runtime.config.units import parse_duration, parse_escalation_point, parse_ranges
 

@@ -18,8 +18,9 @@ Entry = dict[str, Any]
 class Change:
     """One step of a migration; ``destructive`` ones need ``--allow-destructive``."""
 
-    op: str  # create_table, drop_table, rename_table, add_column, drop_column, rename_column, alter_type,
-    #          alter_nullable, change_foreign_key, make_required, options, add_index, drop_index, add_unique, drop_unique
+    # create_table, drop_table, rename_table, add_column, drop_column, rename_column, alter_type, alter_nullable,
+    # change_foreign_key, make_required, options, add_index, drop_index, add_unique or drop_unique
+    op: str
     table: str
     name: str = ""
     old: Any = None
@@ -33,7 +34,7 @@ class Change:
                                                                 "add_unique") else "~"
         return f"{mark} {self._text()}" + (f" — {self.note}" if self.note else "")
 
-    def _text(self) -> str:  # noqa: PLR0911 - one line per kind of change reads best as a flat match
+    def _text(self) -> str:
         target = f"{self.table}.{self.name}" if self.name else self.table
         match self.op:
             case "create_table":

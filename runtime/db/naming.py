@@ -26,7 +26,7 @@ def _columns(constraint: Any) -> str:
     return "_".join(column.name for column in constraint.columns)
 
 
-def _pk(constraint: Any, table: Any) -> str:
+def _pk(_constraint: Any, table: Any) -> str:
     return short_name(f"pk_{table.name}")
 
 

@@ -96,7 +96,8 @@ class Revision:
         columns = ", ".join(entry["columns"])
         restore = Revision(self.sequence)
         restore.create_table(name, entry)
-        self.down.append("\n".join([*restore.up, f"    op.execute({f'INSERT INTO {name} ({columns}) SELECT {columns} FROM {archive}'!r})"]))
+        refill = f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {archive}"
+        self.down.append("\n".join([*restore.up, f"    op.execute({refill!r})"]))
 
     def batch(self, table: str, entry: Entry, changes: list[Change]) -> None:
         """Column and index changes on one existing table, in a batch so that SQLite can apply them.

@@ -71,7 +71,8 @@ def describe_type(spec: TypeSpec) -> str:
         return f"VARCHAR({spec['length']})"
     if name == "numeric":
         return f"NUMERIC({spec['precision']},{spec['scale']})"
-    return {"id": "BIGINT", "json": "JSON", "datetime": "TIMESTAMP WITH TIME ZONE"}.get(name, name.upper())
+    special = {"id": "BIGINT", "json": "JSON", "datetime": "TIMESTAMP WITH TIME ZONE"}
+    return special.get(name, str(name).upper())
 
 
 def _column(column: sa.Column[Any]) -> dict[str, Any]:

@@ -54,7 +54,7 @@ def create_app(compiled: CompiledDesk, engine: sa.Engine) -> Litestar:
             return [{**row, "created_at": row["created_at"].isoformat()} for row in rows]
 
     @get("/api/v1/tickets", sync_to_thread=True)
-    def list_tickets(type: FromQuery[str | None] = None, limit: FromQuery[int] = 50) -> list[dict[str, Any]]:  # noqa: A002
+    def list_tickets(type: FromQuery[str | None] = None, limit: FromQuery[int] = 50) -> list[dict[str, Any]]:
         if type is not None and desk.ticket_type(type) is None:
             msg = f"unknown ticket type '{type}'"
             raise ValidationException(msg)

@@ -67,7 +67,7 @@ class Worker:
         try:
             with connection.begin_nested():
                 handler(self.compiled, connection, dict(job.payload))
-        except Exception as exc:  # noqa: BLE001 - one failing job must not stop the worker
+        except Exception as exc:
             attempts = job.attempts + 1
             values: dict[str, Any] = {"attempts": attempts, "last_error": f"{type(exc).__name__}: {exc}"}
             values["done_at" if attempts >= MAX_ATTEMPTS else "run_at"] = now if attempts >= MAX_ATTEMPTS \

@@ -8,7 +8,7 @@ import pytest
 
 from runtime.errors import MigrationRefused
 from tests.db.desk_under_change import DeskUnderChange
-from tests.desk_fixtures import MINIMAL, overlay_desk
+from tests.desk_fixtures import overlay_desk
 
 TYPE_FILE = "ticket_types/repair.yaml"
 NOW = "'2026-11-26 10:00:00'"
@@ -106,11 +106,12 @@ def test_add_an_index(desk: DeskUnderChange) -> None:
 def test_drop_a_field_is_refused_then_archived_and_restorable(desk: DeskUnderChange) -> None:
     desk.edit(TYPE_FILE, "  fault: {kind: string, max_length: 32}\n", "")
     desk.edit(TYPE_FILE, "[title, asset, fault]", "[title, asset]")
-    with pytest.raises(MigrationRefused, match="drop column ticket_repair.fault"):
+    with pytest.raises(MigrationRefused, match=r"drop column ticket_repair\.fault"):
         desk.generate()
     assert desk.plan()[0].destructive
     revision = desk.generate(allow_destructive=True)
-    assert revision is not None and revision.name.startswith("0002_")
+    assert revision is not None
+    assert revision.name.startswith("0002_")
     desk.migrate()
     assert "fault" not in desk.columns("ticket_repair")
     assert desk.rows("SELECT ticket_id, fault FROM arc_0002_ticket_repair_fault") == [(1, "E-17")]
@@ -151,7 +152,7 @@ def test_widening_a_type_is_safe(desk: DeskUnderChange) -> None:
 
 def test_making_a_field_required_without_default_needs_the_flag(desk: DeskUnderChange) -> None:
     desk.edit(TYPE_FILE, "max_length: 32}", "max_length: 32, required: true}")
-    with pytest.raises(MigrationRefused, match="make ticket_repair.fault required"):
+    with pytest.raises(MigrationRefused, match=r"make ticket_repair\.fault required"):
         desk.generate()
     desk.edit(TYPE_FILE, "required: true}", "required: true, default: unknown}")
     [change] = desk.plan()

@@ -12,7 +12,7 @@ SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 PG_MAX_IDENTIFIER = 63
 # Reserved in PostgreSQL or SQLite: usable only when quoted, which generated SQL and ad-hoc
 # reports would then always need.
-RESERVED = frozenset("""
+_RESERVED_WORDS = """
 all analyse analyze and any array as asc asymmetric authorization between binary both case cast
 check collate collation column concurrently constraint create cross current_catalog current_date
 current_role current_schema current_time current_timestamp current_user default deferrable desc
@@ -24,14 +24,16 @@ trailing true union unique user using variadic verbose when where window with ab
 conflict delete drop escape exclusive glob index indexed insert match pragma raise regexp reindex
 rename replace restrict rowid savepoint temp temporary transaction trigger update vacuum values view
 virtual
-""".split())
+"""
+RESERVED = frozenset(_RESERVED_WORDS.split())
 
 
 def _name_problems(name: str, src: ir.Src, what: str, physical: str | None = None) -> Iterator[Problem]:
     if not SNAKE.match(name):
         suggestion = re.sub(r"[^a-z0-9]+", "_", re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()).strip("_")
-        yield Problem(src, f"{what} name is not snake_case", expected="lowercase letters, digits and single underscores, "
-                      "starting with a letter", found=f"'{name}'", hint=f"rename it to '{suggestion}'", at_key=True)
+        yield Problem(src, f"{what} name is not snake_case",
+                      expected="lowercase letters, digits and single underscores, starting with a letter",
+                      found=f"'{name}'", hint=f"rename it to '{suggestion}'", at_key=True)
         return
     if name in RESERVED:
         yield Problem(src, f"{what} name is a reserved SQL word", expected="a name that is not reserved in SQL",

@@ -73,8 +73,8 @@ def _calendar(calendar: ir.Calendar) -> Iterator[Problem]:
             yield Problem(calendar.src.at("holidays", "subdiv"), "unknown subdivision for the holiday country",
                           expected=one_of(subdivs), found=f"'{calendar.holiday_subdiv}'",
                           hint=did_you_mean(calendar.holiday_subdiv, subdivs))
-    for index, day in enumerate(calendar.holiday_dates):
-        yield from _real_date(day, calendar.src.at("holidays", "dates", index))
+    for index, holiday in enumerate(calendar.holiday_dates):
+        yield from _real_date(holiday, calendar.src.at("holidays", "dates", index))
     for index, half in enumerate(calendar.half_days):
         yield from _real_date(half.date, calendar.src.at("holidays", "half_days", index, "date"))
 

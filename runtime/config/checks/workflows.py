@@ -19,10 +19,10 @@ def _reachable(workflow: ir.Workflow) -> set[str]:
     while frontier:
         current = frontier.pop()
         for transition in workflow.transitions:
-            if (current in transition.sources or "*" in transition.sources) and transition.target not in seen:
-                if transition.target in names:
-                    seen.add(transition.target)
-                    frontier.append(transition.target)
+            leaves = current in transition.sources or "*" in transition.sources
+            if leaves and transition.target not in seen and transition.target in names:
+                seen.add(transition.target)
+                frontier.append(transition.target)
     return seen
 
 
@@ -62,7 +62,7 @@ def _field_references(workflow: ir.Workflow, users: list[ir.TicketType], desk: i
     for ticket_type in users:
         known = [*master, *(f.name for f in ticket_type.fields)]
         for transition in workflow.transitions:
-            refs = [("requires", i, n) for i, n in enumerate(transition.requires)]
+            refs: list[tuple[str, str | int, str]] = [("requires", i, n) for i, n in enumerate(transition.requires)]
             refs += [("when", n, n) for n, _ in transition.when] + [("set", n, n) for n, _ in transition.updates]
             for key, where, name in refs:
                 if name not in known:
