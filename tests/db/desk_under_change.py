@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 
 from runtime.artifacts import migration_paths, write_derived
 from runtime.compile.desk import CompiledDesk, load_compiled
@@ -44,6 +46,15 @@ class DeskUnderChange:
 
     def migrate(self) -> None:
         migrations.upgrade(migration_paths(self.compiled()), self.engine)
+
+    def drift(self) -> list[Any]:
+        """Differences between the migrated database and the tables compiled from the definitions."""
+        with self.engine.connect() as connection:
+            def not_archive(name: str | None, type_: str, _parent: object) -> bool:
+                return not (type_ == "table" and str(name).startswith("arc_"))
+
+            context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": not_archive})
+            return list(compare_metadata(context, self.compiled().metadata))
 
     def downgrade(self, target: str) -> None:
         migrations.downgrade(migration_paths(self.compiled()), self.engine, target)

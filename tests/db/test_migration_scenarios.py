@@ -50,6 +50,7 @@ def test_add_a_ticket_type_creates_its_extension_table(desk: DeskUnderChange) ->
     ]
     desk.generate()
     desk.migrate()
+    assert desk.drift() == []
     assert desk.columns("ticket_loan") == ["ticket_id", "device", "due"]
     assert "ix_ticket_loan_device" in desk.indexes("ticket_loan")
 
@@ -63,6 +64,7 @@ def test_add_a_field_with_a_default_fills_existing_tickets(desk: DeskUnderChange
                          "+ add column ticket_repair.hours BIGINT"]
     desk.generate()
     desk.migrate()
+    assert desk.drift() == []
     assert desk.rows("SELECT urgent, hours FROM ticket_repair") in ([(False, None)], [(0, None)])
 
 
@@ -74,6 +76,7 @@ def test_rename_a_field_keeps_its_values(desk: DeskUnderChange) -> None:
         "~ rename column ticket_repair.fault → fault_code (values kept)"]
     desk.generate()
     desk.migrate()
+    assert desk.drift() == []
     assert "fault" not in desk.columns("ticket_repair")
     assert desk.rows("SELECT fault_code FROM ticket_repair WHERE ticket_id = 1") == [("E-17",)]
 
@@ -85,11 +88,13 @@ def test_change_choice_options_adding_is_safe_removing_needs_the_flag(desk: Desk
     assert not change.destructive
     desk.generate()
     desk.migrate()
+    assert desk.drift() == []
     desk.edit("ticket_types/_master.yaml", "options: [low, high, critical]", "options: [low, critical]")
     with pytest.raises(MigrationRefused, match="removed high"):
         desk.generate()
     assert desk.generate(allow_destructive=True) is not None
     desk.migrate()
+    assert desk.drift() == []
     assert desk.rows("SELECT impact FROM tickets") == [("low",)]
 
 
@@ -100,6 +105,7 @@ def test_add_an_index(desk: DeskUnderChange) -> None:
         "+ create index ix_ticket_repair_fault on ticket_repair (fault)"]
     desk.generate()
     desk.migrate()
+    assert desk.drift() == []
     assert desk.indexes("ticket_repair")["ix_ticket_repair_fault"] == ["fault"]
 
 
@@ -113,6 +119,7 @@ def test_drop_a_field_is_refused_then_archived_and_restorable(desk: DeskUnderCha
     assert revision is not None
     assert revision.name.startswith("0002_")
     desk.migrate()
+    assert desk.drift() == []
     assert "fault" not in desk.columns("ticket_repair")
     assert desk.rows("SELECT ticket_id, fault FROM arc_0002_ticket_repair_fault") == [(1, "E-17")]
     first = sorted((desk.root / "generated/migrations").glob("0001_*.py"))[0].read_text()
@@ -127,6 +134,7 @@ def test_drop_a_ticket_type_archives_its_rows(desk: DeskUnderChange) -> None:
         desk.generate()
     desk.generate(allow_destructive=True)
     desk.migrate()
+    assert desk.drift() == []
     assert "ticket_repair" not in desk.tables()
     assert desk.rows("SELECT ticket_id, fault FROM arc_0002_ticket_repair") == [(1, "E-17")]
 
@@ -138,6 +146,7 @@ def test_narrowing_a_type_is_destructive_and_keeps_old_values(desk: DeskUnderCha
                                  "not fit; old values archived")
     desk.generate(allow_destructive=True)
     desk.migrate()
+    assert desk.drift() == []
     assert desk.rows("SELECT fault FROM arc_0002_ticket_repair_fault") == [("E-17",)]
 
 
@@ -147,6 +156,7 @@ def test_widening_a_type_is_safe(desk: DeskUnderChange) -> None:
     assert not change.destructive
     desk.generate()
     desk.migrate()
+    assert desk.drift() == []
     assert desk.rows("SELECT fault FROM ticket_repair") == [("E-17",)]
 
 
@@ -163,6 +173,7 @@ def test_making_a_field_required_without_default_needs_the_flag(desk: DeskUnderC
                  f"'open', 'open', 'P3', 'manual', '[]', {NOW}, {NOW}, 1)")
     desk.execute("INSERT INTO ticket_repair (ticket_id) VALUES (2)")
     desk.migrate()
+    assert desk.drift() == []
     assert desk.rows("SELECT ticket_id, fault FROM ticket_repair ORDER BY ticket_id") == [(1, "E-17"), (2, "unknown")]
 
 
@@ -173,6 +184,7 @@ def test_rename_a_ticket_type_keeps_its_rows(desk: DeskUnderChange) -> None:
     assert desk.plan()[0].describe() == "~ rename table ticket_repair → ticket_fix"
     desk.generate()
     desk.migrate()
+    assert desk.drift() == []
     assert desk.rows("SELECT ticket_id, fault FROM ticket_fix") == [(1, "E-17")]
 
 
@@ -182,6 +194,7 @@ def test_rename_and_narrow_in_one_step_archives_and_restores_the_old_column(desk
     desk.edit(TYPE_FILE, "[title, asset, fault]", "[title, asset, fault_code]")
     desk.generate(allow_destructive=True)
     desk.migrate()
+    assert desk.drift() == []
     assert desk.rows("SELECT fault_code FROM ticket_repair") == [("E-17",)]
     assert desk.rows("SELECT ticket_id, fault FROM arc_0002_ticket_repair_fault") == [(1, "E-17")]
     desk.downgrade("-1")

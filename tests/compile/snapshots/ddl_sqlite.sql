@@ -1,0 +1,451 @@
+CREATE TABLE agents (
+	id INTEGER NOT NULL, 
+	username VARCHAR(64) NOT NULL, 
+	email VARCHAR(320) NOT NULL, 
+	name VARCHAR(200) NOT NULL, 
+	password_hash VARCHAR(255), 
+	roles JSON NOT NULL, 
+	skills JSON NOT NULL, 
+	capacity INTEGER NOT NULL, 
+	calendar VARCHAR(64), 
+	language VARCHAR(16), 
+	away BOOLEAN NOT NULL, 
+	active BOOLEAN NOT NULL, 
+	created_at DATETIME NOT NULL, 
+	updated_at DATETIME NOT NULL, 
+	CONSTRAINT pk_agents PRIMARY KEY (id), 
+	CONSTRAINT uq_agents_username UNIQUE (username), 
+	CONSTRAINT uq_agents_email UNIQUE (email)
+);
+
+CREATE TABLE jobs (
+	id INTEGER NOT NULL, 
+	kind VARCHAR(32) NOT NULL, 
+	payload JSON NOT NULL, 
+	run_at DATETIME NOT NULL, 
+	attempts INTEGER NOT NULL, 
+	locked_until DATETIME, 
+	last_error TEXT, 
+	done_at DATETIME, 
+	CONSTRAINT pk_jobs PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_jobs_done_at_run_at ON jobs (done_at, run_at);
+
+CREATE TABLE kb_articles (
+	id INTEGER NOT NULL, 
+	title VARCHAR(300) NOT NULL, 
+	problem TEXT NOT NULL, 
+	solution TEXT NOT NULL, 
+	category VARCHAR(64), 
+	language VARCHAR(16) NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	visibility VARCHAR(16) NOT NULL, 
+	translation_of_id INTEGER, 
+	created_at DATETIME NOT NULL, 
+	updated_at DATETIME NOT NULL, 
+	CONSTRAINT pk_kb_articles PRIMARY KEY (id), 
+	CONSTRAINT fk_kb_articles_translation_of_id_kb_articles FOREIGN KEY(translation_of_id) REFERENCES kb_articles (id) ON DELETE SET NULL
+);
+
+CREATE INDEX ix_kb_articles_translation_of_id ON kb_articles (translation_of_id);
+
+CREATE TABLE organizations (
+	id INTEGER NOT NULL, 
+	name VARCHAR(200) NOT NULL, 
+	domain VARCHAR(253), 
+	notes TEXT, 
+	created_at DATETIME NOT NULL, 
+	updated_at DATETIME NOT NULL, 
+	CONSTRAINT pk_organizations PRIMARY KEY (id), 
+	CONSTRAINT uq_organizations_name UNIQUE (name)
+);
+
+CREATE INDEX ix_organizations_domain ON organizations (domain);
+
+CREATE TABLE ref_locations (
+	id INTEGER NOT NULL, 
+	code VARCHAR(16), 
+	name VARCHAR(120), 
+	address TEXT, 
+	timezone VARCHAR(64), 
+	active BOOLEAN NOT NULL, 
+	created_at DATETIME NOT NULL, 
+	updated_at DATETIME NOT NULL, 
+	CONSTRAINT pk_ref_locations PRIMARY KEY (id)
+);
+
+CREATE UNIQUE INDEX ix_ref_locations_code ON ref_locations (code);
+
+CREATE TABLE ticket_counters (
+	prefix VARCHAR(8) NOT NULL, 
+	last_number BIGINT NOT NULL, 
+	CONSTRAINT pk_ticket_counters PRIMARY KEY (prefix)
+);
+
+CREATE TABLE api_tokens (
+	id INTEGER NOT NULL, 
+	agent_id INTEGER NOT NULL, 
+	token_hash VARCHAR(64) NOT NULL, 
+	label VARCHAR(200) NOT NULL, 
+	created_at DATETIME NOT NULL, 
+	last_used_at DATETIME, 
+	revoked_at DATETIME, 
+	CONSTRAINT pk_api_tokens PRIMARY KEY (id), 
+	CONSTRAINT fk_api_tokens_agent_id_agents FOREIGN KEY(agent_id) REFERENCES agents (id) ON DELETE CASCADE, 
+	CONSTRAINT uq_api_tokens_token_hash UNIQUE (token_hash)
+);
+
+CREATE INDEX ix_api_tokens_agent_id ON api_tokens (agent_id);
+
+CREATE TABLE contacts (
+	id INTEGER NOT NULL, 
+	email VARCHAR(320), 
+	name VARCHAR(200), 
+	phone VARCHAR(40), 
+	language VARCHAR(16), 
+	organization_id INTEGER, 
+	bounced_at DATETIME, 
+	created_at DATETIME NOT NULL, 
+	updated_at DATETIME NOT NULL, 
+	CONSTRAINT pk_contacts PRIMARY KEY (id), 
+	CONSTRAINT uq_contacts_email UNIQUE (email), 
+	CONSTRAINT fk_contacts_organization_id_organizations FOREIGN KEY(organization_id) REFERENCES organizations (id) ON DELETE SET NULL
+);
+
+CREATE INDEX ix_contacts_organization_id ON contacts (organization_id);
+
+CREATE TABLE ref_assets (
+	id INTEGER NOT NULL, 
+	asset_tag VARCHAR(32), 
+	name VARCHAR(120), 
+	asset_class VARCHAR(64), 
+	manufacturer VARCHAR(80), 
+	model VARCHAR(80), 
+	serial_number VARCHAR(64), 
+	location INTEGER, 
+	commissioned_on DATE, 
+	active BOOLEAN NOT NULL, 
+	created_at DATETIME NOT NULL, 
+	updated_at DATETIME NOT NULL, 
+	CONSTRAINT pk_ref_assets PRIMARY KEY (id), 
+	CONSTRAINT fk_ref_assets_location_ref_locations FOREIGN KEY(location) REFERENCES ref_locations (id) ON DELETE SET NULL
+);
+
+CREATE UNIQUE INDEX ix_ref_assets_asset_tag ON ref_assets (asset_tag);
+
+CREATE INDEX ix_ref_assets_serial_number ON ref_assets (serial_number);
+
+CREATE TABLE teams (
+	id INTEGER NOT NULL, 
+	name VARCHAR(64) NOT NULL, 
+	label VARCHAR(200) NOT NULL, 
+	email VARCHAR(320), 
+	lead_id INTEGER, 
+	created_at DATETIME NOT NULL, 
+	updated_at DATETIME NOT NULL, 
+	CONSTRAINT pk_teams PRIMARY KEY (id), 
+	CONSTRAINT uq_teams_name UNIQUE (name), 
+	CONSTRAINT fk_teams_lead_id_agents FOREIGN KEY(lead_id) REFERENCES agents (id) ON DELETE SET NULL
+);
+
+CREATE TABLE team_members (
+	team_id INTEGER NOT NULL, 
+	agent_id INTEGER NOT NULL, 
+	CONSTRAINT pk_team_members PRIMARY KEY (team_id, agent_id), 
+	CONSTRAINT fk_team_members_team_id_teams FOREIGN KEY(team_id) REFERENCES teams (id) ON DELETE CASCADE, 
+	CONSTRAINT fk_team_members_agent_id_agents FOREIGN KEY(agent_id) REFERENCES agents (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_team_members_agent_id ON team_members (agent_id);
+
+CREATE TABLE tickets (
+	id INTEGER NOT NULL, 
+	number VARCHAR(32) NOT NULL, 
+	type VARCHAR(64) NOT NULL, 
+	title VARCHAR(300) NOT NULL, 
+	description TEXT NOT NULL, 
+	status VARCHAR(64) NOT NULL, 
+	status_category VARCHAR(16) NOT NULL, 
+	priority VARCHAR(2) NOT NULL, 
+	category VARCHAR(64), 
+	source VARCHAR(16) NOT NULL, 
+	requester_id INTEGER, 
+	organization_id INTEGER, 
+	assignee_id INTEGER, 
+	team_id INTEGER, 
+	language VARCHAR(16), 
+	tags JSON NOT NULL, 
+	duplicate_of_id INTEGER, 
+	created_at DATETIME NOT NULL, 
+	updated_at DATETIME NOT NULL, 
+	first_response_at DATETIME, 
+	resolved_at DATETIME, 
+	closed_at DATETIME, 
+	version INTEGER NOT NULL, 
+	impact VARCHAR(64), 
+	channel_reference VARCHAR(64), 
+	location INTEGER, 
+	CONSTRAINT pk_tickets PRIMARY KEY (id), 
+	CONSTRAINT uq_tickets_number UNIQUE (number), 
+	CONSTRAINT fk_tickets_requester_id_contacts FOREIGN KEY(requester_id) REFERENCES contacts (id) ON DELETE SET NULL, 
+	CONSTRAINT fk_tickets_organization_id_organizations FOREIGN KEY(organization_id) REFERENCES organizations (id) ON DELETE SET NULL, 
+	CONSTRAINT fk_tickets_assignee_id_agents FOREIGN KEY(assignee_id) REFERENCES agents (id) ON DELETE SET NULL, 
+	CONSTRAINT fk_tickets_team_id_teams FOREIGN KEY(team_id) REFERENCES teams (id) ON DELETE SET NULL, 
+	CONSTRAINT fk_tickets_duplicate_of_id_tickets FOREIGN KEY(duplicate_of_id) REFERENCES tickets (id) ON DELETE SET NULL, 
+	CONSTRAINT fk_tickets_location_ref_locations FOREIGN KEY(location) REFERENCES ref_locations (id) ON DELETE SET NULL
+);
+
+CREATE INDEX ix_tickets_assignee_id_status_category ON tickets (assignee_id, status_category);
+
+CREATE INDEX ix_tickets_created_at ON tickets (created_at);
+
+CREATE INDEX ix_tickets_impact ON tickets (impact);
+
+CREATE INDEX ix_tickets_location ON tickets (location);
+
+CREATE INDEX ix_tickets_requester_id ON tickets (requester_id);
+
+CREATE INDEX ix_tickets_status_category_priority ON tickets (status_category, priority);
+
+CREATE INDEX ix_tickets_team_id_status_category ON tickets (team_id, status_category);
+
+CREATE INDEX ix_tickets_type_status ON tickets (type, status);
+
+CREATE INDEX ix_tickets_updated_at ON tickets (updated_at);
+
+CREATE TABLE ai_decisions (
+	id INTEGER NOT NULL, 
+	ticket_id INTEGER NOT NULL, 
+	kind VARCHAR(16) NOT NULL, 
+	provider VARCHAR(32) NOT NULL, 
+	output JSON NOT NULL, 
+	confidence FLOAT, 
+	explanation TEXT, 
+	applied BOOLEAN NOT NULL, 
+	overridden_by VARCHAR(200), 
+	created_at DATETIME NOT NULL, 
+	CONSTRAINT pk_ai_decisions PRIMARY KEY (id), 
+	CONSTRAINT fk_ai_decisions_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_ai_decisions_ticket_id ON ai_decisions (ticket_id);
+
+CREATE TABLE attachments (
+	id INTEGER NOT NULL, 
+	sha256 VARCHAR(64) NOT NULL, 
+	filename VARCHAR(255) NOT NULL, 
+	content_type VARCHAR(127) NOT NULL, 
+	size BIGINT NOT NULL, 
+	ticket_id INTEGER, 
+	comment_id INTEGER, 
+	created_at DATETIME NOT NULL, 
+	CONSTRAINT pk_attachments PRIMARY KEY (id), 
+	CONSTRAINT fk_attachments_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_attachments_comment_id ON attachments (comment_id);
+
+CREATE INDEX ix_attachments_sha256 ON attachments (sha256);
+
+CREATE INDEX ix_attachments_ticket_id ON attachments (ticket_id);
+
+CREATE TABLE comments (
+	id INTEGER NOT NULL, 
+	ticket_id INTEGER NOT NULL, 
+	public BOOLEAN NOT NULL, 
+	direction VARCHAR(8) NOT NULL, 
+	channel VARCHAR(16) NOT NULL, 
+	body TEXT NOT NULL, 
+	body_html TEXT, 
+	author_agent_id INTEGER, 
+	author_contact_id INTEGER, 
+	message_id VARCHAR(998), 
+	created_at DATETIME NOT NULL, 
+	CONSTRAINT pk_comments PRIMARY KEY (id), 
+	CONSTRAINT fk_comments_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE, 
+	CONSTRAINT fk_comments_author_agent_id_agents FOREIGN KEY(author_agent_id) REFERENCES agents (id) ON DELETE SET NULL, 
+	CONSTRAINT fk_comments_author_contact_id_contacts FOREIGN KEY(author_contact_id) REFERENCES contacts (id) ON DELETE SET NULL
+);
+
+CREATE INDEX ix_comments_author_agent_id ON comments (author_agent_id);
+
+CREATE INDEX ix_comments_author_contact_id ON comments (author_contact_id);
+
+CREATE INDEX ix_comments_message_id ON comments (message_id);
+
+CREATE INDEX ix_comments_ticket_id ON comments (ticket_id);
+
+CREATE TABLE intake_messages (
+	id INTEGER NOT NULL, 
+	channel VARCHAR(16) NOT NULL, 
+	source VARCHAR(200) NOT NULL, 
+	external_id VARCHAR(998) NOT NULL, 
+	raw BLOB NOT NULL, 
+	metadata JSON NOT NULL, 
+	state VARCHAR(16) NOT NULL, 
+	error TEXT, 
+	ticket_id INTEGER, 
+	received_at DATETIME NOT NULL, 
+	processed_at DATETIME, 
+	CONSTRAINT pk_intake_messages PRIMARY KEY (id), 
+	CONSTRAINT uq_intake_messages_channel_source_external_id UNIQUE (channel, source, external_id), 
+	CONSTRAINT fk_intake_messages_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE SET NULL
+);
+
+CREATE INDEX ix_intake_messages_state ON intake_messages (state);
+
+CREATE INDEX ix_intake_messages_ticket_id ON intake_messages (ticket_id);
+
+CREATE TABLE sla_timers (
+	id INTEGER NOT NULL, 
+	ticket_id INTEGER NOT NULL, 
+	metric VARCHAR(16) NOT NULL, 
+	policy VARCHAR(64) NOT NULL, 
+	state VARCHAR(12) NOT NULL, 
+	target_seconds BIGINT, 
+	elapsed_seconds BIGINT NOT NULL, 
+	started_at DATETIME, 
+	due_at DATETIME, 
+	next_check_at DATETIME, 
+	pauses JSON NOT NULL, 
+	CONSTRAINT pk_sla_timers PRIMARY KEY (id), 
+	CONSTRAINT uq_sla_timers_ticket_id_metric UNIQUE (ticket_id, metric), 
+	CONSTRAINT fk_sla_timers_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_sla_timers_due_at ON sla_timers (due_at);
+
+CREATE INDEX ix_sla_timers_next_check_at ON sla_timers (next_check_at);
+
+CREATE INDEX ix_sla_timers_ticket_id ON sla_timers (ticket_id);
+
+CREATE TABLE ticket_customer_complaint (
+	ticket_id INTEGER NOT NULL, 
+	order_number VARCHAR(32), 
+	complaint_level VARCHAR(64), 
+	compensation_amount NUMERIC(12, 2), 
+	compensation_type VARCHAR(64), 
+	customer_email VARCHAR(320), 
+	customer_phone VARCHAR(40), 
+	root_cause VARCHAR(64), 
+	root_cause_notes TEXT, 
+	order_date DATE, 
+	product_url VARCHAR(2048), 
+	order_snapshot JSON, 
+	CONSTRAINT pk_ticket_customer_complaint PRIMARY KEY (ticket_id), 
+	CONSTRAINT fk_ticket_customer_complaint_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_ticket_customer_complaint_complaint_level ON ticket_customer_complaint (complaint_level);
+
+CREATE INDEX ix_ticket_customer_complaint_order_number ON ticket_customer_complaint (order_number);
+
+CREATE TABLE ticket_events (
+	id INTEGER NOT NULL, 
+	ticket_id INTEGER NOT NULL, 
+	at DATETIME NOT NULL, 
+	actor VARCHAR(200) NOT NULL, 
+	channel VARCHAR(16) NOT NULL, 
+	action VARCHAR(32) NOT NULL, 
+	field VARCHAR(64), 
+	old_value JSON, 
+	new_value JSON, 
+	CONSTRAINT pk_ticket_events PRIMARY KEY (id), 
+	CONSTRAINT fk_ticket_events_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_ticket_events_ticket_id ON ticket_events (ticket_id);
+
+CREATE TABLE ticket_it_support (
+	ticket_id INTEGER NOT NULL, 
+	asset_number VARCHAR(32), 
+	operating_system VARCHAR(64), 
+	os_version VARCHAR(40), 
+	software JSON, 
+	remote_address VARCHAR(255), 
+	error_code VARCHAR(64), 
+	error_screenshot JSON, 
+	users_affected BIGINT, 
+	CONSTRAINT pk_ticket_it_support PRIMARY KEY (ticket_id), 
+	CONSTRAINT fk_ticket_it_support_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_ticket_it_support_asset_number ON ticket_it_support (asset_number);
+
+CREATE INDEX ix_ticket_it_support_error_code ON ticket_it_support (error_code);
+
+CREATE TABLE ticket_links (
+	id INTEGER NOT NULL, 
+	ticket_id INTEGER NOT NULL, 
+	other_id INTEGER NOT NULL, 
+	relation VARCHAR(16) NOT NULL, 
+	created_at DATETIME NOT NULL, 
+	CONSTRAINT pk_ticket_links PRIMARY KEY (id), 
+	CONSTRAINT uq_ticket_links_ticket_id_other_id_relation UNIQUE (ticket_id, other_id, relation), 
+	CONSTRAINT fk_ticket_links_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE, 
+	CONSTRAINT fk_ticket_links_other_id_tickets FOREIGN KEY(other_id) REFERENCES tickets (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_ticket_links_other_id ON ticket_links (other_id);
+
+CREATE INDEX ix_ticket_links_ticket_id ON ticket_links (ticket_id);
+
+CREATE TABLE sla_events (
+	id INTEGER NOT NULL, 
+	timer_id INTEGER NOT NULL, 
+	kind VARCHAR(32) NOT NULL, 
+	escalation INTEGER, 
+	at DATETIME NOT NULL, 
+	detail JSON, 
+	CONSTRAINT pk_sla_events PRIMARY KEY (id), 
+	CONSTRAINT uq_sla_events_timer_id_kind_escalation UNIQUE (timer_id, kind, escalation), 
+	CONSTRAINT fk_sla_events_timer_id_sla_timers FOREIGN KEY(timer_id) REFERENCES sla_timers (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_sla_events_timer_id ON sla_events (timer_id);
+
+CREATE TABLE ticket_admin_request (
+	ticket_id INTEGER NOT NULL, 
+	request_kind VARCHAR(64), 
+	cost_centre VARCHAR(12), 
+	approver INTEGER, 
+	needed_by DATE, 
+	estimated_cost NUMERIC(12, 2), 
+	justification TEXT, 
+	systems JSON, 
+	quote INTEGER, 
+	CONSTRAINT pk_ticket_admin_request PRIMARY KEY (ticket_id), 
+	CONSTRAINT fk_ticket_admin_request_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE, 
+	CONSTRAINT fk_ticket_admin_request_approver_agents FOREIGN KEY(approver) REFERENCES agents (id) ON DELETE SET NULL, 
+	CONSTRAINT fk_ticket_admin_request_quote_attachments FOREIGN KEY(quote) REFERENCES attachments (id) ON DELETE SET NULL
+);
+
+CREATE INDEX ix_ticket_admin_request_cost_centre ON ticket_admin_request (cost_centre);
+
+CREATE INDEX ix_ticket_admin_request_request_kind ON ticket_admin_request (request_kind);
+
+CREATE TABLE ticket_equipment_maintenance (
+	ticket_id INTEGER NOT NULL, 
+	equipment INTEGER, 
+	model VARCHAR(80), 
+	serial_number VARCHAR(64), 
+	fault_code VARCHAR(32), 
+	maintenance_type VARCHAR(64), 
+	spare_parts JSON, 
+	downtime BIGINT, 
+	safety_risk BOOLEAN, 
+	scheduled_for DATETIME, 
+	labour_cost NUMERIC(10, 2), 
+	service_report INTEGER, 
+	CONSTRAINT pk_ticket_equipment_maintenance PRIMARY KEY (ticket_id), 
+	CONSTRAINT fk_ticket_equipment_maintenance_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE, 
+	CONSTRAINT fk_ticket_equipment_maintenance_equipment_ref_assets FOREIGN KEY(equipment) REFERENCES ref_assets (id) ON DELETE SET NULL, 
+	CONSTRAINT fk_ticket_equipment_maintenance_service_report_attachments FOREIGN KEY(service_report) REFERENCES attachments (id) ON DELETE SET NULL
+);
+
+CREATE INDEX ix_ticket_equipment_maintenance_equipment ON ticket_equipment_maintenance (equipment);
+
+CREATE INDEX ix_ticket_equipment_maintenance_maintenance_type ON ticket_equipment_maintenance (maintenance_type);
+
+CREATE INDEX ix_ticket_equipment_maintenance_serial_number ON ticket_equipment_maintenance (serial_number);
