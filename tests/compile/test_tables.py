@@ -59,7 +59,7 @@ def test_each_field_kind_gets_its_column_type(compiled: CompiledDesk) -> None:
 
 
 def test_master_has_indexes_for_the_usual_queue_filters(compiled: CompiledDesk) -> None:
-    indexes = {i.name: [c.name for c in i.columns] for i in compiled.table("tickets").indexes}
+    indexes = {str(i.name): [c.name for c in i.columns] for i in compiled.table("tickets").indexes}
     assert indexes["ix_tickets_status_category_priority"] == ["status_category", "priority"]
     assert indexes["ix_tickets_assignee_id_status_category"] == ["assignee_id", "status_category"]
     assert indexes["ix_tickets_impact"] == ["impact"]  # a builder field marked indexed
@@ -76,7 +76,7 @@ def test_long_constraint_names_are_shortened_the_same_way_everywhere() -> None:
 
 @pytest.mark.parametrize("dialect_name", ["sqlite", "postgresql"])
 def test_ddl_matches_the_stored_snapshot(compiled: CompiledDesk, dialect_name: str) -> None:
-    dialect = {"sqlite": sqlite.dialect, "postgresql": postgresql.dialect}[dialect_name]()  # type: ignore[no-untyped-call]
+    dialect = {"sqlite": sqlite.dialect, "postgresql": postgresql.dialect}[dialect_name]()
     parts = []
     for table in compiled.metadata.sorted_tables:
         parts.append(str(CreateTable(table).compile(dialect=dialect)).strip() + ";")
