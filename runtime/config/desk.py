@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel
 
@@ -122,5 +122,5 @@ def load_desk(root: Path) -> ir.Desk:
     """The validated desk at ``root``; raises ConfigInvalid with the full report otherwise."""
     desk, errors = validate(root)
     if desk is None:
-        raise ConfigInvalid(list[Any](errors), render_report(errors))
+        raise ConfigInvalid(list(errors), render_report(errors))
     return desk
