@@ -34,6 +34,11 @@ def one_of(choices: Sequence[str], limit: int = 12) -> str:
     return f"one of {shown}, …" if len(choices) > limit else f"one of {shown}"
 
 
+def a_or_an(noun: str) -> str:
+    """``integer`` → ``an integer``, ``url`` → ``a url``: good enough for the field kinds' names."""
+    return f"an {noun}" if noun[:1] in "aeio" else f"a {noun}"
+
+
 def show(value: object) -> str:
     """Quote a found value compactly for an error line."""
     if isinstance(value, str):

@@ -91,6 +91,10 @@ def _yaml_error(file: str, exc: YAMLError) -> ConfigError:
             expected="spaces", found="a tab", hint="YAML forbids tabs in indentation; indent with two spaces",
         )
     context = f" {exc.context}" if isinstance(exc, MarkedYAMLError) and exc.context else ""
+    opened = exc.context_mark if isinstance(exc, MarkedYAMLError) else None
+    if context and opened is not None and opened.line + 1 != line:
+        # An unclosed bracket or quote is only noticed lines later; say where it was opened.
+        context += f" that starts on line {opened.line + 1}"
     return ConfigError(
         file, line, col, (), f"YAML syntax error{context}", found=problem,
         hint="check indentation, colons after keys and closing brackets or quotes near this line",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -22,12 +22,16 @@ PATTERN_MEANING = {
         "write the percentage with a % sign; offsets use the units w, d, h, m, s",
     ),
     spec.HOURS_PATTERN: ("opening hours such as 08:00-12:00, 13:00-17:00", "use 24-hour HH:MM-HH:MM ranges"),
-    spec.DATE_PATTERN: ("a date as YYYY-MM-DD", "quote it if your editor reformats it"),
+    spec.DATE_PATTERN: ("a date as YYYY-MM-DD", "write year, month and day, for example 2025-12-24"),
     spec.PREFIX_PATTERN: ("2 to 6 capital letters or digits, starting with a letter", "for example IT or EQ"),
 }
 LITERAL_NOUN = {"kind": "field kind", "category": "status category", "of": "list item kind",
                 "metric": "SLA metric", "default_priority": "priority", "priorities": "priority"}
 KEY_NOUN = {"targets": "priority"}
+EMPTY_HINT = "the value is empty; inside {…} a comma ends a value, so quote text that contains commas"
+SHAPE_HINT = "a mapping is written as 'key: value' lines; a list as '- item' lines"
+BOUNDS = {"greater_than_equal": ("ge", "at least"), "greater_than": ("gt", "more than"),
+          "less_than_equal": ("le", "at most"), "less_than": ("lt", "less than")}
 
 
 def _unwrap(tp: Any) -> Any:
@@ -60,12 +64,32 @@ def _tag_matches(member: Any, tag: str) -> bool:
     return tag == getattr(base, "__name__", None)
 
 
+def _pattern(tp: Any) -> str | None:
+    """The regex a (possibly optional, annotated) text type must match, if any."""
+    while True:
+        if typing.get_origin(tp) is typing.Annotated:
+            for meta in typing.get_args(tp)[1:]:
+                # Field(...) nested in Annotated keeps its constraints in its own metadata.
+                for item in [meta, *getattr(meta, "metadata", [])]:
+                    if isinstance(getattr(item, "pattern", None), str):
+                        return str(item.pattern)
+            tp = typing.get_args(tp)[0]
+            continue
+        members = [m for m in typing.get_args(tp) if m is not type(None)] if _is_union(tp) else []
+        if len(members) != 1:
+            return None
+        tp = members[0]
+
+
 def describe_type(tp: Any) -> str:
     """Say in plain words what kind of YAML value a type accepts."""
     if _is_union(tp):
         members = [m for m in typing.get_args(tp) if m is not type(None)]
         return " or ".join(dict.fromkeys(describe_type(m) for m in members))
     if typing.get_origin(tp) is typing.Annotated:
+        pattern = _pattern(tp)
+        if pattern in PATTERN_MEANING:
+            return PATTERN_MEANING[pattern][0]
         return describe_type(typing.get_args(tp)[0])
     origin = typing.get_origin(tp)
     if origin is typing.Literal:
@@ -113,7 +137,10 @@ def _locate(model: type[BaseModel], loc: tuple[Any, ...]) -> _Located:
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             path.append(part)
             fields = {(f.alias or name): f for name, f in tp.model_fields.items()}
-            tp = fields[part].annotation if part in fields else None
+            field = fields.get(part)
+            # Constraints given with Field(...) live beside the annotation; keep them for the messages.
+            tp = None if field is None else Annotated[(field.annotation, *field.metadata)] if field.metadata \
+                else field.annotation
         elif origin is dict:
             path.append(part)
             key_type, tp = typing.get_args(tp)
@@ -134,6 +161,26 @@ def _model_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
+def _type_hint(tp: Any, value: Any) -> str | None:
+    """What to change when a value has the wrong YAML type, judged from what was expected and found."""
+    if value is None:
+        return EMPTY_HINT
+    pattern = _pattern(tp)
+    if pattern in PATTERN_MEANING:
+        return PATTERN_MEANING[pattern][1]
+    base = _unwrap(tp)
+    shaped = typing.get_origin(base) in (dict, list) or (isinstance(base, type) and issubclass(base, BaseModel))
+    if shaped or isinstance(value, (dict, list)):
+        return SHAPE_HINT
+    if base is bool and isinstance(value, str):
+        return "write true or false without quotes"
+    if base in (int, float) and isinstance(value, str):
+        return "write the number without quotes"
+    if base is str and isinstance(value, (int, float, bool)):
+        return "put it in quotes to make it text"
+    return None
+
+
 def _translate(doc: RawDoc, model: type[BaseModel], err: Any, located: _Located) -> ConfigError:
     kind, value, path = err["type"], err.get("input"), located.path
     line, col = doc.position(path, at_key=located.at_key or kind == "extra_forbidden")
@@ -150,7 +197,9 @@ def _translate(doc: RawDoc, model: type[BaseModel], err: Any, located: _Located)
                     hint=f"add '{path[-1]}:' to this mapping")
     if kind == "literal_error":
         allowed = [str(a) for a in typing.get_args(_unwrap(located.tp))] if located.tp else []
-        noun = LITERAL_NOUN.get(str(path[-1]), "value") if path else "value"
+        # An item of a list is named after the list: priorities[1] → "priority".
+        key = next((p for p in reversed(path) if isinstance(p, str)), "")
+        noun = LITERAL_NOUN.get(key, "value")
         if located.at_key:
             noun = KEY_NOUN.get(str(path[-2]), "key") if len(path) > 1 else "key"
         return make(f"{show(value)} is not a valid {noun}", expected=one_of(allowed, limit=20),
@@ -159,10 +208,18 @@ def _translate(doc: RawDoc, model: type[BaseModel], err: Any, located: _Located)
         expected, hint = PATTERN_MEANING.get(err["ctx"]["pattern"], (f"text matching {err['ctx']['pattern']}", None))
         return make("invalid format", expected=expected, found=show(value), hint=hint)
     if kind.endswith("_type") or kind in ("model_attributes_type",):
-        expected = describe_type(located.tp) if located.tp is not None else err["msg"]
-        hint = ("the value is empty; inside {…} a comma ends a value, so quote text that contains commas"
-                if value is None else "a mapping is written as 'key: value' lines; a list as '- item' lines")
-        return make("wrong type of value", expected=expected, found=show(value), hint=hint)
+        if located.tp is None:
+            return make("wrong type of value", expected=err["msg"], found=show(value),
+                        hint=EMPTY_HINT if value is None else None)
+        return make("wrong type of value", expected=describe_type(located.tp), found=show(value),
+                    hint=_type_hint(located.tp, value))
+    if kind in BOUNDS:
+        bound, words = BOUNDS[kind]
+        return make("number out of range", expected=f"{words} {err['ctx'][bound]}", found=show(value))
+    if kind == "too_short":
+        limit, actual = err["ctx"]["min_length"], err["ctx"]["actual_length"]
+        return make("too few items", expected=f"at least {limit} item{'s' * (limit != 1)}",
+                    found="an empty list" if actual == 0 else f"{actual} items")
     return make(err["msg"][0].lower() + err["msg"][1:], found=show(value))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 FIELD_KINDS = (
     "string", "text", "integer", "decimal", "boolean", "date", "datetime", "duration", "email",
@@ -38,6 +38,15 @@ LocalizedText = Annotated[
 Scalar = str | int | float | bool
 
 
+def _whole_float_to_int(value: Any) -> Any:
+    # JSON Schema counts 5.0 as an integer, so editors accept it; the Spec must agree with them.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# Bounds go before it in Annotated[int, Field(ge=…), WHOLE] so that they still reach the JSON Schema.
+WHOLE = BeforeValidator(_whole_float_to_int)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -63,13 +72,13 @@ class FieldSpec(Strict):
     default: Any = None
     min: int | float | str | None = None
     max: int | float | str | None = None
-    max_length: int | None = Field(default=None, ge=1, le=65535)
+    max_length: Annotated[int, Field(ge=1, le=65535), WHOLE] | None = None
     pattern: str | None = None
     options: list[str | OptionSpec] | None = None
     of: ListItemKind | None = Field(default=None, description="item kind of a list field")
     to: str | None = Field(default=None, description="relation target: a collection, contact, agent or team")
-    precision: int | None = Field(default=None, ge=1, le=38)
-    scale: int | None = Field(default=None, ge=0, le=18)
+    precision: Annotated[int, Field(ge=1, le=38), WHOLE] | None = None
+    scale: Annotated[int, Field(ge=0, le=18), WHOLE] | None = None
     multiple: bool = Field(default=False, description="attachment: allow several files")
     renamed_from: str | None = None
 
@@ -87,8 +96,6 @@ class StateSpec(Strict):
 
 
 class TransitionSpec(Strict):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
-
     from_: str | list[str] = Field(alias="from", description="source state(s); '*' for any")
     to: str
     label: LocalizedText | None = None
@@ -220,7 +227,7 @@ class EscalationSpec(Strict):
 class PolicySpec(Strict):
     name: str
     description: str | None = None
-    order: int | None = Field(default=None, description="lower wins where policies overlap")
+    order: Annotated[int, WHOLE] | None = Field(default=None, description="lower wins where policies overlap")
     applies_to: AppliesToSpec = Field(default_factory=AppliesToSpec)
     calendar: str
     valid_from: IsoDate | None = None
@@ -251,7 +258,7 @@ class PathsSpec(Strict):
 
 class ServerSpec(Strict):
     host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
+    port: Annotated[int, Field(ge=1, le=65535), WHOLE] = 8000
 
 
 class ProjectSpec(Strict):

@@ -10,7 +10,7 @@ from typing import Any
 from runtime.config import ir
 from runtime.config.checks import Problem
 from runtime.config.core_columns import BUILTIN_RELATION_TARGETS, CORE_COLUMNS
-from runtime.config.errors import did_you_mean, one_of
+from runtime.config.errors import a_or_an, did_you_mean, one_of
 from runtime.config.units import parse_duration
 
 TEXTUAL = {"string", "text", "email", "url", "phone"}
@@ -70,7 +70,8 @@ def _default_problem(field: ir.Field) -> Problem | None:
         if kind in ("date", "datetime") and value in ("today", "now"):
             return None
         if _ordered_value(kind, value) is None:
-            return Problem(src, f"default does not fit a {kind} field", expected=f"a {kind} value", found=repr(value))
+            return Problem(src, f"default does not fit {a_or_an(kind)} field", expected=f"{a_or_an(kind)} value",
+                           found=repr(value))
         return None
     if kind == "boolean" and not isinstance(value, bool):
         return Problem(src, "default does not fit a boolean field", expected="true or false", found=repr(value))
@@ -78,7 +79,7 @@ def _default_problem(field: ir.Field) -> Problem | None:
         return Problem(src, "default does not fit a list field", expected="a list", found=repr(value))
     if kind in TEXTUAL:
         if not isinstance(value, str):
-            return Problem(src, f"default does not fit a {kind} field", expected="text", found=repr(value))
+            return Problem(src, f"default does not fit {a_or_an(kind)} field", expected="text", found=repr(value))
         if field.max_length is not None and len(value) > field.max_length:
             return Problem(src, "default is longer than max_length", expected=f"at most {field.max_length} characters",
                            found=f"{len(value)} characters")
@@ -101,13 +102,14 @@ def _field_problems(field: ir.Field, targets: list[str]) -> Iterator[Problem]:
     for key in sorted(field.written & APPLIES.keys()):
         if field.kind not in APPLIES[key]:
             kinds = sorted(APPLIES[key])
-            yield Problem(field.src.at(key), f"'{key}' does not apply to a {field.kind} field",
+            yield Problem(field.src.at(key), f"'{key}' does not apply to {a_or_an(field.kind)} field",
                           expected=f"'{key}' only on {', '.join(kinds)} fields", found=f"kind {field.kind}",
                           hint=f"remove '{key}' or change the kind", at_key=True)
     if field.kind in ("choice", "multichoice"):
         if not field.options:
-            yield Problem(field.src.at("kind"), f"a {field.kind} field needs options", expected="options: [a, b, …]",
-                          found="no options", hint="list the allowed values under 'options'")
+            yield Problem(field.src.at("kind"), f"{a_or_an(field.kind)} field needs options",
+                          expected="options: [a, b, …]", found="no options",
+                          hint="list the allowed values under 'options'")
         seen: set[str] = set()
         for option in field.options:
             if option.value in seen:
@@ -131,8 +133,8 @@ def _field_problems(field: ir.Field, targets: list[str]) -> Iterator[Problem]:
         low, high = (_ordered_value(field.kind, v) if v is not None else None for v in (field.min, field.max))
         for key, raw, value in (("min", field.min, low), ("max", field.max, high)):
             if raw is not None and value is None:
-                yield Problem(field.src.at(key), f"{key} does not fit a {field.kind} field",
-                              expected=f"a {field.kind} value", found=repr(raw))
+                yield Problem(field.src.at(key), f"{key} does not fit {a_or_an(field.kind)} field",
+                              expected=f"{a_or_an(field.kind)} value", found=repr(raw))
         if low is not None and high is not None and low > high:
             yield Problem(field.src.at("min"), "min is greater than max", expected=f"min ≤ {field.max!r}",
                           found=repr(field.min))

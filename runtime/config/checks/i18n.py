@@ -14,7 +14,8 @@ def check(desk: ir.Desk) -> Iterator[Problem]:
     languages = list(project.languages)
     if project.default_language not in languages:
         yield Problem(project.src.at("default_language"), "default language is not among the languages",
-                      expected=one_of(languages), found=f"'{project.default_language}'")
+                      expected=one_of(languages), found=f"'{project.default_language}'",
+                      hint=f"add '{project.default_language}' to languages or pick one of them")
         return
     for labels, src in desk.label_sources:
         written = [lang for lang, _ in labels]
@@ -25,5 +26,5 @@ def check(desk: ir.Desk) -> Iterator[Problem]:
                               or f"add '{lang}' to languages in tessera.yaml", at_key=True)
         if len(written) > 1 and project.default_language not in written:
             yield Problem(src, f"text lacks the default language '{project.default_language}'",
-                          expected=f"a '{project.default_language}' entry", found=", ".join(written),
+                          expected=f"an entry for '{project.default_language}'", found=", ".join(written),
                           hint="the default language is the fallback for every reader", at_key=True)

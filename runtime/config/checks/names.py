@@ -28,12 +28,16 @@ virtual
 RESERVED = frozenset(_RESERVED_WORDS.split())
 
 
+def _snake(name: str) -> str:
+    """A snake_case suggestion for a name written otherwise: ``Team Lead`` → ``team_lead``."""
+    return re.sub(r"[^a-z0-9]+", "_", re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()).strip("_")
+
+
 def _name_problems(name: str, src: ir.Src, what: str, physical: str | None = None) -> Iterator[Problem]:
     if not SNAKE.match(name):
-        suggestion = re.sub(r"[^a-z0-9]+", "_", re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()).strip("_")
         yield Problem(src, f"{what} name is not snake_case",
                       expected="lowercase letters, digits and single underscores, starting with a letter",
-                      found=f"'{name}'", hint=f"rename it to '{suggestion}'", at_key=True)
+                      found=f"'{name}'", hint=f"rename it to '{_snake(name)}'", at_key=True)
         return
     if name in RESERVED:
         yield Problem(src, f"{what} name is a reserved SQL word", expected="a name that is not reserved in SQL",
@@ -69,7 +73,8 @@ def check(desk: ir.Desk) -> Iterator[Problem]:
             yield from _name_problems(state.name, state.src, "state")
         for transition in workflow.transitions:
             yield from _name_problems(transition.name, transition.src, "transition")
-    for role in desk.project.roles:
+    for index, role in enumerate(desk.project.roles):
         if not SNAKE.match(role):
-            yield Problem(desk.project.src.at("roles"), "role name is not snake_case", found=f"'{role}'",
-                          expected="lowercase letters, digits and underscores")
+            yield Problem(desk.project.src.at("roles", index), "role name is not snake_case", found=f"'{role}'",
+                          expected="lowercase letters, digits and single underscores, starting with a letter",
+                          hint=f"rename it to '{_snake(role)}'")

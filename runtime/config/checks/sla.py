@@ -123,7 +123,7 @@ def _policy(desk: ir.Desk, policy: ir.Policy, calendars: list[str]) -> Iterator[
     states = sorted({s.name for w in desk.workflows for s in w.states})
     for index, pause in enumerate(policy.pause_on):
         if pause not in STATUS_CATEGORIES and pause not in states:
-            options = [*STATUS_CATEGORIES, *states]
+            options = list(dict.fromkeys([*STATUS_CATEGORIES, *states]))  # a state may be named like a category
             yield Problem(policy.src.at("pause_on", index), "pause_on names neither a status category nor a state",
                           expected=one_of(options), found=f"'{pause}'", hint=did_you_mean(pause, options))
     if policy.valid_from and policy.valid_until and policy.valid_from > policy.valid_until:
@@ -156,11 +156,13 @@ def _may_overlap(a: ir.Policy, b: ir.Policy) -> bool:
 
 def check(desk: ir.Desk) -> Iterator[Problem]:
     calendars = [*BUILTIN_CALENDARS, *(c.name for c in desk.calendars)]
-    seen_calendars: set[str] = set()
+    seen_calendars: dict[str, ir.Calendar] = {}
     for calendar in desk.calendars:
         if calendar.name in seen_calendars:
-            yield Problem(calendar.src, "calendar defined twice", found=f"'{calendar.name}'", at_key=True)
-        seen_calendars.add(calendar.name)
+            yield Problem(calendar.src, "calendar defined twice", found=f"'{calendar.name}'",
+                          hint=f"the other one is in {seen_calendars[calendar.name].src.file}; "
+                          "calendars are shared by all policy files", at_key=True)
+        seen_calendars.setdefault(calendar.name, calendar)
         yield from _calendar(calendar)
     seen: dict[str, ir.Policy] = {}
     for policy in desk.policies:

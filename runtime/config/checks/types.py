@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 
 from runtime.config import ir
 from runtime.config.checks import Problem
-from runtime.config.errors import did_you_mean, one_of
+from runtime.config.errors import did_you_mean, format_path, one_of
 
 # Core columns an agent edits through a type's form.
 FORM_CORE_FIELDS = ("title", "description", "priority", "category", "tags", "requester_id", "assignee_id",
@@ -27,7 +27,7 @@ def _form_problems(desk: ir.Desk, ticket_type: ir.TicketType) -> Iterator[Proble
                               found=f"'{name}'", hint=did_you_mean(name, known) or "declare it under 'fields' first")
             elif name in placed:
                 yield Problem(src, "duplicate field: placed in two form sections", found=f"'{name}'",
-                              hint=f"it is already in the section at {placed[name].path[-2]}; keep one")
+                              hint=f"it is already in {format_path(placed[name].path[:-2])}; keep one")
             else:
                 placed[name] = src
         for index, state in enumerate(section.visible_in or ()):

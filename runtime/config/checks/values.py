@@ -8,7 +8,7 @@ from typing import Any
 from runtime.config import ir
 from runtime.config.checks import Problem
 from runtime.config.core_columns import CORE_COLUMNS, PRIORITIES, SOURCES
-from runtime.config.errors import did_you_mean, one_of
+from runtime.config.errors import a_or_an, did_you_mean, one_of
 
 # Core columns a transition or escalation may not write: the runtime keeps them consistent itself.
 RUNTIME_MANAGED = ("id", "number", "type", "status", "status_category", "created_at", "updated_at", "version",
@@ -52,7 +52,7 @@ def _value(src: ir.Src, name: str, value: Any, desk: ir.Desk, fields: dict[str, 
     kind, allowed = _allowed(name, desk, fields)
     if not _fits(kind, allowed, value):
         choices = [*extra_words, *(allowed or [])]
-        noun = "an id" if kind == "relation" else f"a {kind} value"
+        noun = "an id" if kind == "relation" else f"{a_or_an(kind)} value"
         expected = one_of(choices) if allowed is not None else noun + (
             f" or {one_of(list(extra_words))}" if extra_words else "")
         yield Problem(src, f"value does not fit the field '{name}'", expected=expected, found=repr(value),

@@ -10,6 +10,7 @@ from runtime.config.core_columns import CORE_COLUMNS
 from runtime.config.errors import did_you_mean, one_of
 
 BUILTIN_ROLES = ("requester", "system")
+UNDECLARED_STATE = "declare the state under 'states:' first"
 
 
 def _reachable(workflow: ir.Workflow) -> set[str]:
@@ -30,16 +31,17 @@ def _structure(workflow: ir.Workflow, roles: list[str]) -> Iterator[Problem]:
     states = [s.name for s in workflow.states]
     if workflow.initial not in states:
         yield Problem(workflow.src.at("initial"), "initial names an unknown state", expected=one_of(states),
-                      found=f"'{workflow.initial}'", hint=did_you_mean(workflow.initial, states))
+                      found=f"'{workflow.initial}'", hint=did_you_mean(workflow.initial, states) or UNDECLARED_STATE)
     for transition in workflow.transitions:
         for index, source in enumerate(transition.sources):
             if source != "*" and source not in states:
                 path = ("from",) if len(transition.sources) == 1 else ("from", index)
                 yield Problem(transition.src.at(*path), "transition from an unknown state", expected=one_of(states),
-                              found=f"'{source}'", hint=did_you_mean(source, states))
+                              found=f"'{source}'", hint=did_you_mean(source, states) or UNDECLARED_STATE)
         if transition.target not in states:
             yield Problem(transition.src.at("to"), "transition to an unknown state", expected=one_of(states),
-                          found=f"'{transition.target}'", hint=did_you_mean(transition.target, states))
+                          found=f"'{transition.target}'",
+                          hint=did_you_mean(transition.target, states) or UNDECLARED_STATE)
         for index, role in enumerate(transition.roles):
             if role not in roles:
                 yield Problem(transition.src.at("roles", index), "unknown role", expected=one_of(roles),
