@@ -210,6 +210,13 @@ def main(argv: list[str] | None = None) -> int:
     except (DatabaseBehind, GeneratedStale, MigrationRefused) as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    except Exception as exc:
+        from alembic.util.exc import CommandError
+
+        if not isinstance(exc, CommandError):
+            raise
+        print(f"migration failed: {exc}", file=sys.stderr)
+        return 2
     return code
 
 

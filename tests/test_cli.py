@@ -134,3 +134,13 @@ def test_demo_prepares_the_database_once(shipped: Path, tmp_path: Path) -> None:
     assert first.stdout == "demo desk ready: 8 sample tickets added\n", first.stderr
     second = run(shipped, "demo", "--no-serve", database=database)
     assert second.stdout == "demo desk ready\n"
+
+
+def test_downgrade_to_an_unknown_revision_is_a_message_not_a_traceback(shipped: Path, tmp_path: Path) -> None:
+    database = tmp_path / "d.db"
+    assert run(shipped, "migrate", database=database).returncode == 0
+    result = run(shipped, "migrate", "--downgrade", "abcdef123456", database=database)
+    assert result.returncode == 2
+    assert result.stderr.startswith("migration failed: ")
+    assert "abcdef123456" in result.stderr
+    assert "Traceback" not in result.stderr

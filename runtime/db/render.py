@@ -97,7 +97,8 @@ class Revision:
         restore = Revision(self.sequence)
         restore.create_table(name, entry)
         refill = f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {archive}"
-        self.down.append("\n".join([*restore.up, f"    op.execute({refill!r})"]))
+        # Once restored, the archive is dropped so that upgrading again can archive afresh.
+        self.down.append("\n".join([*restore.up, f"    op.execute({refill!r})", f"    op.drop_table({archive!r})"]))
 
     def batch(self, table: str, entry: Entry, changes: list[Change]) -> None:
         """Column and index changes on one existing table, in a batch so that SQLite can apply them.
@@ -161,8 +162,10 @@ class Revision:
             if value is not None and value not in ("today", "now"):
                 fill = f"UPDATE {table} SET {name} = {sql_literal(value)} WHERE {name} IS NULL"
                 self.up.append(f"    op.execute({fill!r})")
-        restore = [f"    op.execute({_restore(table, keys, name, self.archive(table, '_' + name))!r})"
-                   for name in archived]
+        restore = []
+        for name in archived:
+            archive = self.archive(table, "_" + name)
+            restore += [f"    op.execute({_restore(table, keys, name, archive)!r})", f"    op.drop_table({archive!r})"]
         if down:
             # Downgrade blocks are emitted in reverse order of tables; within a table, in this order.
             self.down.append("\n".join([_batch_block(table, down), *restore]))

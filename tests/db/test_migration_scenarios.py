@@ -126,6 +126,9 @@ def test_drop_a_field_is_refused_then_archived_and_restorable(desk: DeskUnderCha
     first_revision = first.split("revision = '")[1].split("'")[0]
     desk.downgrade(first_revision)
     assert desk.rows("SELECT fault FROM ticket_repair WHERE ticket_id = 1") == [("E-17",)]
+    assert "arc_0002_ticket_repair_fault" not in desk.tables()
+    desk.migrate()  # forward again: archives afresh
+    assert desk.rows("SELECT ticket_id, fault FROM arc_0002_ticket_repair_fault") == [(1, "E-17")]
 
 
 def test_drop_a_ticket_type_archives_its_rows(desk: DeskUnderChange) -> None:
@@ -137,6 +140,9 @@ def test_drop_a_ticket_type_archives_its_rows(desk: DeskUnderChange) -> None:
     assert desk.drift() == []
     assert "ticket_repair" not in desk.tables()
     assert desk.rows("SELECT ticket_id, fault FROM arc_0002_ticket_repair") == [(1, "E-17")]
+    desk.downgrade("-1")
+    assert desk.rows("SELECT ticket_id, fault FROM ticket_repair") == [(1, "E-17")]
+    assert "arc_0002_ticket_repair" not in desk.tables()
 
 
 def test_narrowing_a_type_is_destructive_and_keeps_old_values(desk: DeskUnderChange) -> None:
