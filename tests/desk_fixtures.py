@@ -38,6 +38,12 @@ def copy_shipped_desk(target: Path) -> Path:
     return target
 
 
+def add_it_support_field(root: Path, name: str = "vpn_client") -> None:
+    """Add a plain string field to the shipped IT support type, the smallest schema change there is."""
+    path = root / "ticket_types" / "it_support.yaml"
+    path.write_text(path.read_text().replace("fields:\n", f"fields:\n  {name}:\n    kind: string\n", 1))
+
+
 def snapshot_matches(expected_file: Path, actual: str) -> bool:
     """Compare with a stored snapshot; TESSERA_UPDATE_SNAPSHOTS=1 rewrites it instead."""
     if os.environ.get("TESSERA_UPDATE_SNAPSHOTS") == "1":

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.desk_fixtures import FIXTURES, SHIPPED, copy_shipped_desk, overlay_desk
+from tests.desk_fixtures import FIXTURES, SHIPPED, add_it_support_field, copy_shipped_desk, overlay_desk
 
 CLI = SHIPPED / "cli.py"
 
@@ -58,8 +58,7 @@ def test_check_names_the_command_when_a_schema_file_is_stale(shipped: Path) -> N
 
 
 def test_check_fails_when_a_field_was_added_without_a_migration(shipped: Path) -> None:
-    path = shipped / "ticket_types" / "it_support.yaml"
-    path.write_text(path.read_text().replace("fields:\n", "fields:\n  vpn_client:\n    kind: string\n", 1))
+    add_it_support_field(shipped)
     result = run(shipped, "check")
     assert result.returncode == 2
     assert "File generated/schema.json is not up to date (1 schema change without a migration)" in result.stderr
@@ -74,8 +73,7 @@ def test_check_flags_a_schema_for_a_type_that_no_longer_exists(shipped: Path) ->
 
 
 def test_generate_then_check_then_generate_again_writes_nothing(shipped: Path) -> None:
-    path = shipped / "ticket_types" / "it_support.yaml"
-    path.write_text(path.read_text().replace("fields:\n", "fields:\n  vpn_client:\n    kind: string\n", 1))
+    add_it_support_field(shipped)
     first = run(shipped, "generate")
     assert first.returncode == 0, first.stderr
     assert "wrote generated/migrations/0002_add_column_ticket_it_support_vpn_client.py" in first.stdout
@@ -121,8 +119,7 @@ def test_plan_prints_the_change_and_the_database_state(shipped: Path, tmp_path: 
 
 
 def test_migrate_refuses_definitions_without_a_migration(shipped: Path, tmp_path: Path) -> None:
-    path = shipped / "ticket_types" / "it_support.yaml"
-    path.write_text(path.read_text().replace("fields:\n", "fields:\n  vpn_client:\n    kind: string\n", 1))
+    add_it_support_field(shipped)
     result = run(shipped, "migrate", database=tmp_path / "m.db")
     assert result.returncode == 2
     assert "Run `python cli.py generate` first" in result.stderr

@@ -14,7 +14,7 @@ from runtime.db.engine import make_engine
 from runtime.errors import DatabaseBehind
 from runtime.web.app import create_app
 from runtime.worker.loop import Worker
-from tests.desk_fixtures import SHIPPED, copy_shipped_desk
+from tests.desk_fixtures import SHIPPED, add_it_support_field, copy_shipped_desk
 
 
 @pytest.fixture
@@ -36,8 +36,7 @@ def test_refuses_an_empty_database_and_names_migrate(root: Path, database_url: s
 def test_refuses_definitions_changed_since_the_last_migration(root: Path, database_url: str, start: object) -> None:
     engine = make_engine(database_url, root)
     migrations.upgrade(migration_paths(load_compiled(root)), engine)
-    path = root / "ticket_types" / "it_support.yaml"
-    path.write_text(path.read_text().replace("fields:\n", "fields:\n  vpn_client:\n    kind: string\n", 1))
+    add_it_support_field(root)
     with pytest.raises(DatabaseBehind, match=r"add column ticket_it_support.vpn_client[\s\S]*cli.py generate"):
         start(load_compiled(root), engine)  # type: ignore[operator]
 
