@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +20,28 @@ def relation_table(target: str) -> str:
 def Id() -> sa.types.TypeEngine[int]:  # noqa: N802 - reads like a type in table definitions
     """64-bit keys on PostgreSQL; SQLite needs exactly INTEGER for its rowid alias."""
     return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """Timestamps in UTC on both databases: SQLite keeps no offset, so values are stored as naive UTC
+    and read back as aware UTC; naive input is refused rather than guessed at."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            msg = f"naive datetime {value!r}: Tessera stores aware timestamps only"
+            raise ValueError(msg)
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:  # noqa: ARG002
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def Json() -> sa.types.TypeEngine[Any]:  # noqa: N802
@@ -41,7 +64,7 @@ def storage_type(field: ir.Field) -> sa.types.TypeEngine[Any]:
     if kind == "date":
         return sa.Date()
     if kind == "datetime":
-        return sa.DateTime(timezone=True)
+        return UtcDateTime()
     if kind in ("email", "url", "phone", "choice"):
         return sa.String({"email": 320, "url": 2048, "phone": 40, "choice": 64}[kind])
     if kind == "relation" or (kind == "attachment" and not field.multiple):

@@ -6,9 +6,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from runtime.compile.columns import Id, Json
+from runtime.compile.columns import Id, Json, UtcDateTime
 
-TS = sa.DateTime(timezone=True)
+TS = UtcDateTime()
 
 
 def _id() -> sa.Column[Any]:

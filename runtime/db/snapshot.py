@@ -17,6 +17,8 @@ TypeSpec = dict[str, Any]
 
 def type_spec(sa_type: sa.types.TypeEngine[Any]) -> TypeSpec:
     """Describe a column type by name and size; variants collapse to the names we use them for."""
+    if isinstance(sa_type, sa.types.TypeDecorator):
+        return type_spec(sa_type.impl_instance)
     variants = getattr(sa_type, "_variant_mapping", {})
     if "sqlite" in variants and isinstance(sa_type, sa.BigInteger):
         return {"name": "id"}
