@@ -30,7 +30,9 @@ def add_people(md: sa.MetaData) -> None:
     sa.Table("contacts", md, _id(), sa.Column("email", sa.String(320), unique=True),
              sa.Column("name", sa.String(200)), sa.Column("phone", sa.String(40)),
              sa.Column("language", sa.String(16)), _fk("organization_id", "organizations"),
-             sa.Column("bounced_at", TS), *_stamps())
+             sa.Column("bounced_at", TS),
+             # Requesters see their organization's tickets only when this is set for them.
+             sa.Column("sees_organization_tickets", sa.Boolean(create_constraint=False)), *_stamps())
     sa.Table("teams", md, _id(), sa.Column("name", sa.String(64), nullable=False, unique=True),
              sa.Column("label", sa.String(200), nullable=False), sa.Column("email", sa.String(320)),
              _fk("lead_id", "agents", index=False), *_stamps())
@@ -41,7 +43,8 @@ def add_people(md: sa.MetaData) -> None:
              sa.Column("capacity", sa.Integer(), nullable=False), sa.Column("calendar", sa.String(64)),
              sa.Column("language", sa.String(16)), sa.Column("away", sa.Boolean(create_constraint=False),
                                                              nullable=False),
-             sa.Column("active", sa.Boolean(create_constraint=False), nullable=False), *_stamps())
+             sa.Column("active", sa.Boolean(create_constraint=False), nullable=False),
+             _fk("manager_id", "agents"), *_stamps())
     sa.Table("team_members", md, _fk("team_id", "teams", nullable=False, ondelete="CASCADE", index=False),
              _fk("agent_id", "agents", nullable=False, ondelete="CASCADE"),
              sa.PrimaryKeyConstraint("team_id", "agent_id"))
@@ -104,6 +107,7 @@ def add_operations(md: sa.MetaData) -> None:
     sa.Table("api_tokens", md, _id(), _fk("agent_id", "agents", nullable=False, ondelete="CASCADE"),
              sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
              sa.Column("label", sa.String(200), nullable=False), sa.Column("created_at", TS, nullable=False),
+             sa.Column("scopes", Json()), sa.Column("expires_at", TS),
              sa.Column("last_used_at", TS), sa.Column("revoked_at", TS))
     sa.Table("jobs", md, _id(), sa.Column("kind", sa.String(32), nullable=False),
              sa.Column("payload", Json(), nullable=False), sa.Column("run_at", TS, nullable=False),
