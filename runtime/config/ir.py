@@ -220,6 +220,9 @@ class Project:
     host: str
     port: int
     src: Src
+    attachment_max_bytes: int = 25 * 1024 * 1024
+    agents_see: str = "team"
+    requesters_see_organization: bool = False
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,8 @@ def project(p: spec.ProjectSpec, src: ir.Src) -> ir.Project:
         database_url=p.database.url, ticket_types_dir=p.paths.ticket_types, sla_policies_dir=p.paths.sla_policies,
         generated_dir=p.paths.generated, schemas_dir=p.paths.schemas, attachments_dir=p.paths.attachments,
         host=p.server.host, port=p.server.port, src=src,
+        attachment_max_bytes=p.attachments.max_size_mb * 1024 * 1024, agents_see=p.access.agents_see,
+        requesters_see_organization=p.access.requesters_see_organization,
     )
 
 

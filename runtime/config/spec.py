@@ -261,6 +261,16 @@ class ServerSpec(Strict):
     port: Annotated[int, Field(ge=1, le=65535), WHOLE] = 8000
 
 
+class AttachmentsSpec(Strict):
+    max_size_mb: Annotated[int, Field(ge=1, le=2048), WHOLE] = 25
+
+
+class AccessSpec(Strict):
+    agents_see: Literal["team", "all"] = Field(default="team", description="team: only their teams' tickets")
+    requesters_see_organization: bool = Field(
+        default=False, description="requesters see their organization's tickets (a contact may also be allowed alone)")
+
+
 class ProjectSpec(Strict):
     """``tessera.yaml``: settings of the whole desk."""
 
@@ -271,6 +281,8 @@ class ProjectSpec(Strict):
     database: DatabaseSpec = Field(default_factory=DatabaseSpec)
     paths: PathsSpec = Field(default_factory=PathsSpec)
     server: ServerSpec = Field(default_factory=ServerSpec)
+    attachments: AttachmentsSpec = Field(default_factory=AttachmentsSpec)
+    access: AccessSpec = Field(default_factory=AccessSpec)
 
 
 # The file kinds a desk is made of, by the name of their JSON Schema.
