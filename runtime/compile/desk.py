@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from runtime.compile.models import TicketInput, create_model_for, update_model_for
 from runtime.compile.tables import build_metadata
 from runtime.compile.type_schemas import type_schema
+from runtime.compile.workflows import CompiledWorkflow, compile_workflow
 from runtime.config import ir
 from runtime.config.desk import load_desk
 from runtime.db.snapshot import snapshot
@@ -28,6 +31,24 @@ class CompiledDesk:
 
     def table(self, name: str) -> sa.Table:
         return self.metadata.tables[name]
+
+    # Built on first use, once per process: the CLI's schema commands never need them.
+    @cached_property
+    def workflows(self) -> dict[str, CompiledWorkflow]:
+        return {w.name: compile_workflow(w) for w in self.definitions.workflows}
+
+    @cached_property
+    def create_models(self) -> dict[str, type[TicketInput]]:
+        return {t.name: create_model_for(self.definitions, t) for t in self.definitions.types}
+
+    @cached_property
+    def update_models(self) -> dict[str, type[TicketInput]]:
+        return {t.name: update_model_for(self.definitions, t) for t in self.definitions.types}
+
+    def workflow_for(self, type_name: str) -> CompiledWorkflow:
+        ticket_type = self.definitions.ticket_type(type_name)
+        assert ticket_type is not None, type_name
+        return self.workflows[ticket_type.workflow]
 
 
 def compile_desk(desk: ir.Desk, root: Path) -> CompiledDesk:

@@ -134,21 +134,24 @@ def unapplied(paths: Paths, engine: sa.Engine) -> list[str]:
     return list(reversed(pending))
 
 
+def _pragma(connection: sa.Connection, sql: str) -> None:
+    """Run a pragma outside any transaction, straight on the driver (which is in autocommit mode)."""
+    connection.connection.dbapi_connection.execute(sql)  # type: ignore[union-attr]
+
+
 def _run(engine: sa.Engine, action: Any) -> None:
     with engine.connect() as connection:
         sqlite = engine.dialect.name == "sqlite"
         if sqlite:
             # SQLite rebuilds tables in batch mode by copy-and-drop; with foreign keys on, dropping the
             # old copy would cascade into every referencing table. The pragma only works outside a transaction.
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            connection.commit()
+            _pragma(connection, "PRAGMA foreign_keys=OFF")
         try:
             with connection.begin():
                 action(connection)
         finally:
             if sqlite:
-                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-                connection.commit()
+                _pragma(connection, "PRAGMA foreign_keys=ON")
 
 
 def upgrade(paths: Paths, engine: sa.Engine, target: str = "heads") -> None:

@@ -205,3 +205,14 @@ def test_rename_and_narrow_in_one_step_archives_and_restores_the_old_column(desk
     assert desk.rows("SELECT ticket_id, fault FROM arc_0002_ticket_repair_fault") == [(1, "E-17")]
     desk.downgrade("-1")
     assert desk.rows("SELECT fault FROM ticket_repair") == [("E-17",)]
+
+
+def test_rebuilding_the_master_table_keeps_every_dependent_row(desk: DeskUnderChange) -> None:
+    # SQLite rebuilds `tickets` by copy-and-drop here; with foreign keys on, the drop would cascade.
+    desk.edit("ticket_types/_master.yaml", "    kind: choice\n    options: [low, high]\n",
+              "    kind: string\n    max_length: 10\n")
+    desk.generate(allow_destructive=True)
+    desk.migrate()
+    assert desk.drift() == []
+    assert desk.rows("SELECT impact FROM tickets") == [("low",)]
+    assert desk.rows("SELECT ticket_id, fault FROM ticket_repair") == [(1, "E-17")]

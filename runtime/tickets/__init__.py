@@ -1,0 +1,1 @@
+"""The ticket service layer: every write to a ticket goes through here, in one transaction with its audit."""
