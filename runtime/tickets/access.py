@@ -1,7 +1,8 @@
 """Access rules, applied inside every query the service makes, so lists and counts never leak.
 
 - admin (and the system): every ticket;
-- agent: tickets of their teams or assigned to them (or every ticket with ``access.agents_see: all``);
+- agent: tickets of their teams, assigned to them, or not yet routed to any team (the shared
+  triage queue); every ticket with ``access.agents_see: all``;
 - supervisor: as an agent, plus tickets assigned to the agents they manage;
 - requester: their own tickets, and their organization's when allowed; public comments only.
 """
@@ -31,7 +32,7 @@ def visible(compiled: CompiledDesk, actor: Actor) -> sa.ColumnElement[bool]:
         return own
     if compiled.definitions.project.agents_see == "all":
         return sa.true()
-    clauses: list[sa.ColumnElement[bool]] = [tickets.c.assignee_id == actor.id]
+    clauses: list[sa.ColumnElement[bool]] = [tickets.c.assignee_id == actor.id, tickets.c.team_id.is_(None)]
     if actor.team_ids:
         clauses.append(tickets.c.team_id.in_(sorted(actor.team_ids)))
     if actor.has("supervisor") and actor.report_ids:

@@ -1,0 +1,33 @@
+"""Audit events: one row per changed field, written in the same transaction as the change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from runtime.tickets.actors import Actor
+
+
+def json_value(value: Any) -> Any:
+    """A JSON-safe form of a field value for the audit trail and API responses."""
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [json_value(v) for v in value]
+    return value
+
+
+def record(connection: sa.Connection, events: sa.Table, ticket_id: int, actor: Actor, channel: str, action: str,
+           changes: dict[str, tuple[Any, Any]], at: dt.datetime) -> None:
+    rows = [{"ticket_id": ticket_id, "at": at, "actor": actor.label, "channel": channel, "action": action,
+             "field": name, "old_value": json_value(old), "new_value": json_value(new)}
+            for name, (old, new) in changes.items()]
+    if not rows:
+        rows = [{"ticket_id": ticket_id, "at": at, "actor": actor.label, "channel": channel, "action": action,
+                 "field": None, "old_value": None, "new_value": None}]
+    connection.execute(sa.insert(events), rows)

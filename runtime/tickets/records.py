@@ -1,0 +1,77 @@
+"""Reading and writing a typed ticket as one object over the master row and its extension row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ValidationError
+
+from runtime.compile.desk import CompiledDesk
+from runtime.compile.models import TicketInput
+from runtime.tickets.access import visible
+from runtime.tickets.actors import Actor
+from runtime.tickets.errors import InvalidTicket, TicketNotFound
+
+RELATION_TABLES = {"requester_id": "contacts", "assignee_id": "agents", "team_id": "teams"}
+
+
+def validate(model: type[TicketInput], payload: dict[str, Any] | BaseModel) -> TicketInput:
+    """The payload as the type's model, or InvalidTicket listing every field and its reason."""
+    if isinstance(payload, model):
+        return payload
+    try:
+        return model.model_validate(payload.model_dump(exclude_unset=True) if isinstance(payload, BaseModel)
+                                    else payload)
+    except ValidationError as exc:
+        errors = [{"field": ".".join(str(p) for p in e["loc"]) or "(body)", "reason": e["msg"]} for e in exc.errors()]
+        msg = f"{len(errors)} field{'s' if len(errors) != 1 else ''} not valid"
+        raise InvalidTicket(msg, errors) from None
+
+
+def split(compiled: CompiledDesk, type_name: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Separate values into master-table and extension-table columns."""
+    extension = compiled.table(f"ticket_{type_name}")
+    own = {k: v for k, v in values.items() if k in extension.c and k != "ticket_id"}
+    return {k: v for k, v in values.items() if k not in own}, own
+
+
+def relation_targets(compiled: CompiledDesk, type_name: str) -> dict[str, str]:
+    """Field → the table its ids must exist in, for every relation a ticket of this type can hold."""
+    targets = dict(RELATION_TABLES)
+    for table_name in ("tickets", f"ticket_{type_name}"):
+        for column in compiled.table(table_name).columns:
+            if column.info.get("kind") == "relation":
+                targets[column.name] = next(iter(column.foreign_keys)).target_fullname.split(".")[0]
+    return targets
+
+
+def check_relations(connection: sa.Connection, compiled: CompiledDesk, type_name: str, values: dict[str, Any]) -> None:
+    """Refuse ids that point at nothing, naming the field, before the database refuses them less clearly."""
+    errors = []
+    for name, target in relation_targets(compiled, type_name).items():
+        value = values.get(name)
+        if value is None:
+            continue
+        table = compiled.table(target)
+        if connection.execute(sa.select(table.c.id).where(table.c.id == value)).first() is None:
+            errors.append({"field": name, "reason": f"no {target} record with id {value}"})
+    if errors:
+        raise InvalidTicket("a referenced record does not exist", errors)
+
+
+def load(connection: sa.Connection, compiled: CompiledDesk, actor: Actor, ticket_id: int) -> dict[str, Any]:
+    """The whole ticket if ``actor`` may see it; TicketNotFound otherwise (existence does not leak)."""
+    tickets = compiled.table("tickets")
+    row = connection.execute(sa.select(tickets).where(tickets.c.id == ticket_id, visible(compiled, actor))).first()
+    if row is None:
+        msg = f"no ticket {ticket_id}"
+        raise TicketNotFound(msg)
+    ticket = dict(row._mapping)
+    extension = compiled.table(f"ticket_{ticket['type']}") if f"ticket_{ticket['type']}" in compiled.metadata.tables \
+        else None
+    if extension is not None:
+        own = connection.execute(sa.select(extension).where(extension.c.ticket_id == ticket_id)).first()
+        if own is not None:
+            ticket.update({k: v for k, v in own._mapping.items() if k != "ticket_id"})
+    return ticket

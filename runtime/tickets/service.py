@@ -1,0 +1,210 @@
+"""Create, update, transition and comment on tickets: one transaction each, audited, version-checked."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+
+from runtime.compile.desk import CompiledDesk
+from runtime.db.engine import write_transaction
+from runtime.tickets import audit
+from runtime.tickets.access import redact
+from runtime.tickets.actors import Actor
+from runtime.tickets.errors import Forbidden, InvalidTicket, StaleVersion, TicketNotFound, TransitionRefused
+from runtime.tickets.numbers import next_number
+from runtime.tickets.records import check_relations, load, split, validate
+
+REQUESTER_SETS = ("title", "description", "priority", "category", "tags", "language")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class TicketService:
+    def __init__(self, compiled: CompiledDesk, engine: sa.Engine) -> None:
+        self.compiled = compiled
+        self.engine = engine
+        self.tickets = compiled.table("tickets")
+        self.events = compiled.table("ticket_events")
+        self.comments = compiled.table("comments")
+
+    def _type(self, type_name: str) -> str:
+        if self.compiled.definitions.ticket_type(type_name) is None:
+            msg = f"no ticket type '{type_name}'"
+            raise TicketNotFound(msg)
+        return type_name
+
+    def create(self, actor: Actor, type_name: str, payload: dict[str, Any] | BaseModel,
+               channel: str = "api") -> dict[str, Any]:
+        ticket_type = self.compiled.definitions.ticket_type(self._type(type_name))
+        assert ticket_type is not None
+        values = validate(self.compiled.create_models[type_name], payload).model_dump()
+        if actor.kind == "contact":
+            given = payload.model_dump(exclude_unset=True) if isinstance(payload, BaseModel) else payload
+            if any(name in given for name in ("requester_id", "assignee_id", "team_id")):
+                msg = "requesters cannot choose the requester, assignee or team"
+                raise Forbidden(msg)
+            values["requester_id"] = actor.id
+        elif not actor.is_agent:
+            msg = "only agents and requesters create tickets"
+            raise Forbidden(msg)
+        workflow = self.compiled.workflow_for(type_name)
+        now = _now()
+        master, own = split(self.compiled, type_name, values)
+        with write_transaction(self.engine) as connection:
+            check_relations(connection, self.compiled, type_name, values)
+            master |= {
+                "number": next_number(connection, self.compiled.table("ticket_counters"), ticket_type.number_prefix),
+                "type": type_name, "status": workflow.initial, "status_category": workflow.categories[workflow.initial],
+                "source": channel if channel in ("form", "email", "api", "webhook", "manual") else "api",
+                "organization_id": self._organization(connection, values.get("requester_id")),
+                "created_at": now, "updated_at": now, "version": 1,
+            }
+            ticket_id = connection.execute(sa.insert(self.tickets).values(**master).returning(self.tickets.c.id)
+                                           ).scalar_one()
+            connection.execute(sa.insert(self.compiled.table(f"ticket_{type_name}")).values(ticket_id=ticket_id,
+                                                                                             **own))
+            created = {k: (None, v) for k, v in values.items() if v not in (None, [], "")}
+            audit.record(connection, self.events, ticket_id, actor, channel, "create", created, now)
+        return redact({"id": ticket_id, **master, **own}, actor)
+
+    def _organization(self, connection: sa.Connection, requester_id: int | None) -> int | None:
+        if requester_id is None:
+            return None
+        contacts = self.compiled.table("contacts")
+        org: int | None = connection.execute(sa.select(contacts.c.organization_id)
+                                             .where(contacts.c.id == requester_id)).scalar()
+        return org
+
+    def get(self, actor: Actor, ticket_id: int) -> dict[str, Any]:
+        with self.engine.connect() as connection:
+            return redact(load(connection, self.compiled, actor, ticket_id), actor)
+
+    def update(self, actor: Actor, ticket_id: int, payload: dict[str, Any] | BaseModel,
+               channel: str = "api") -> dict[str, Any]:
+        if actor.kind == "contact":
+            msg = "requesters reply with comments; they cannot edit ticket fields"
+            raise Forbidden(msg)
+        with write_transaction(self.engine) as connection:
+            current = load(connection, self.compiled, actor, ticket_id)
+            data = validate(self.compiled.update_models[current["type"]], payload)
+            changes = data.model_dump(exclude_unset=True)
+            version = changes.pop("version")
+            if "title" in changes and changes["title"] is None:
+                raise InvalidTicket("title cannot be empty", [{"field": "title", "reason": "a ticket needs a title"}])
+            return self._write(connection, actor, current, version, changes, channel, "update")
+
+    def _write(self, connection: sa.Connection, actor: Actor, current: dict[str, Any], version: int,
+               changes: dict[str, Any], channel: str, action: str) -> dict[str, Any]:
+        """Apply ``changes`` if ``version`` is still current; audit every field that really changed."""
+        if version != current["version"]:
+            msg = f"ticket {current['number']} is at version {current['version']}, not {version}: reload and retry"
+            raise StaleVersion(msg)
+        changed = {k: (current.get(k), v) for k, v in changes.items() if current.get(k) != v}
+        check_relations(connection, self.compiled, current["type"], {k: new for k, (_, new) in changed.items()})
+        master, own = split(self.compiled, current["type"], {k: new for k, (_, new) in changed.items()})
+        now = _now()
+        if "requester_id" in master:
+            master["organization_id"] = self._organization(connection, master["requester_id"])
+        result = connection.execute(
+            sa.update(self.tickets).where(self.tickets.c.id == current["id"], self.tickets.c.version == version)
+            .values(**master, version=version + 1, updated_at=now))
+        if result.rowcount != 1:
+            msg = f"ticket {current['number']} changed meanwhile: reload and retry"
+            raise StaleVersion(msg)
+        if own:
+            extension = self.compiled.table(f"ticket_{current['type']}")
+            connection.execute(sa.update(extension).where(extension.c.ticket_id == current["id"]).values(**own))
+        audit.record(connection, self.events, current["id"], actor, channel, action, changed, now)
+        return redact({**current, **master, **own, "version": version + 1, "updated_at": now}, actor)
+
+    def transition(self, actor: Actor, ticket_id: int, name: str, version: int,
+                   fields: dict[str, Any] | None = None, channel: str = "api") -> dict[str, Any]:
+        with write_transaction(self.engine) as connection:
+            current = load(connection, self.compiled, actor, ticket_id)
+            workflow = self.compiled.workflow_for(current["type"])
+            transition = workflow.transitions.get(name)
+            if transition is None:
+                msg = f"workflow has no transition '{name}'; it has {', '.join(workflow.transitions)}"
+                raise TransitionRefused(msg)
+            changes: dict[str, Any] = {}
+            if fields:
+                if actor.kind == "contact":
+                    msg = "requesters cannot change fields"
+                    raise Forbidden(msg)
+                data = validate(self.compiled.update_models[current["type"]], {**fields, "version": version})
+                changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if k != "version"}
+            changes |= dict(transition.updates)
+            reasons = [] if current["status"] in transition.sources else [
+                f"it does not leave state '{current['status']}'"]
+            reasons += transition.blockers({**current, **changes}, actor.roles)
+            if reasons:
+                msg = f"cannot {name} ticket {current['number']}: {'; '.join(reasons)}"
+                raise TransitionRefused(msg)
+            target = workflow.move(current["status"], name)
+            category = workflow.categories[target]
+            changes |= {"status": target, "status_category": category, **self._stamps(current, category)}
+            return self._write(connection, actor, current, version, changes, channel, f"transition:{name}")
+
+    @staticmethod
+    def _stamps(current: dict[str, Any], category: str) -> dict[str, Any]:
+        """Timestamps follow the status category: set on first arrival, cleared on reopening."""
+        now = _now()
+        if category == "resolved":
+            return {"resolved_at": current["resolved_at"] or now, "closed_at": None}
+        if category == "closed":
+            return {"closed_at": now, "resolved_at": current["resolved_at"] or now}
+        return {"resolved_at": None, "closed_at": None}
+
+    def available_transitions(self, actor: Actor, ticket_id: int) -> list[dict[str, Any]]:
+        ticket = self.get(actor, ticket_id)
+        workflow = self.compiled.workflow_for(ticket["type"])
+        return [{"name": t.name, "to": t.target, "label": dict(t.label)}
+                for t in workflow.allowed(ticket["status"], ticket, actor.roles)]
+
+    def comment(self, actor: Actor, ticket_id: int, body: str, *, public: bool = True,
+                channel: str = "api") -> dict[str, Any]:
+        if not body.strip():
+            raise InvalidTicket("empty comment", [{"field": "body", "reason": "write something"}])
+        if actor.kind == "contact" and not public:
+            msg = "requesters cannot write internal notes"
+            raise Forbidden(msg)
+        now = _now()
+        with write_transaction(self.engine) as connection:
+            current = load(connection, self.compiled, actor, ticket_id)
+            row = {"ticket_id": ticket_id, "public": public, "channel": channel, "body": body, "created_at": now,
+                   "direction": "inbound" if actor.kind == "contact" else "outbound",
+                   "author_agent_id": actor.id if actor.kind == "agent" else None,
+                   "author_contact_id": actor.id if actor.kind == "contact" else None}
+            comment_id = connection.execute(sa.insert(self.comments).values(**row).returning(self.comments.c.id)
+                                            ).scalar_one()
+            audit.record(connection, self.events, ticket_id, actor, channel, "public_reply" if public else "note",
+                         {}, now)
+            if public and actor.kind == "agent" and current["first_response_at"] is None:
+                connection.execute(sa.update(self.tickets).where(self.tickets.c.id == ticket_id)
+                                   .values(first_response_at=now, version=self.tickets.c.version + 1,
+                                           updated_at=now))
+                audit.record(connection, self.events, ticket_id, actor, channel, "first_response",
+                             {"first_response_at": (None, now)}, now)
+        return {"id": comment_id, **row}
+
+    def list_comments(self, actor: Actor, ticket_id: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as connection:
+            load(connection, self.compiled, actor, ticket_id)
+            query = sa.select(self.comments).where(self.comments.c.ticket_id == ticket_id)
+            if actor.kind == "contact":
+                query = query.where(self.comments.c.public.is_(True))
+            return [dict(r._mapping) for r in connection.execute(query.order_by(self.comments.c.id))]
+
+    def list_events(self, actor: Actor, ticket_id: int) -> list[dict[str, Any]]:
+        if actor.kind == "contact":
+            msg = "the audit trail is for agents"
+            raise Forbidden(msg)
+        with self.engine.connect() as connection:
+            load(connection, self.compiled, actor, ticket_id)
+            query = sa.select(self.events).where(self.events.c.ticket_id == ticket_id).order_by(self.events.c.id)
+            return [dict(r._mapping) for r in connection.execute(query)]
