@@ -1,4 +1,4 @@
-"""Tessera's command line: validate, plan, generate, check, migrate, serve, worker, demo."""
+"""Tessera's command line: validate, plan, generate, check, migrate, serve, worker, demo, token, agent."""
 
 from __future__ import annotations
 
@@ -166,6 +166,139 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_serve(args)
 
 
+def current_engine(args: argparse.Namespace, compiled: CompiledDesk) -> sa.Engine:
+    """The engine, once the database is known to be at the definitions' revision."""
+    from runtime.artifacts import migration_paths
+    from runtime.db.guard import ensure_current
+
+    engine = engine_for(args, compiled)
+    ensure_current(migration_paths(compiled), compiled.schema_snapshot, engine)
+    return engine
+
+
+def refuse(message: str) -> int:
+    """Bad input from the operator: one line on stderr and exit code 2, never a traceback."""
+    print(message, file=sys.stderr)
+    return 2
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    import datetime as dt
+    import re
+
+    from runtime.auth.tokens import create_token, find_agent, list_tokens
+    from runtime.config.spec import DURATION_PATTERN
+    from runtime.config.units import parse_duration
+
+    expires_in = None
+    if args.expires is not None:
+        seconds = parse_duration(args.expires) if re.match(DURATION_PATTERN, args.expires) else 0
+        if not seconds:
+            return refuse(f"--expires {args.expires!r} is not a duration such as 90d, 12h or 1w")
+        expires_in = dt.timedelta(seconds=seconds)
+    compiled = compiled_desk(args)
+    with current_engine(args, compiled).begin() as connection:
+        agent_id = find_agent(connection, compiled, args.agent)
+        if agent_id is None:
+            return refuse(f"no agent with username {args.agent!r}")
+        try:
+            token_id, plaintext = create_token(connection, compiled, agent_id, args.label, args.scope, expires_in)
+        except ValueError as exc:
+            return refuse(str(exc))
+        stored = next(t for t in list_tokens(connection, compiled, agent_id) if t["id"] == token_id)
+    expiry = stored["expires_at"].isoformat(timespec="seconds") if stored["expires_at"] else "never"
+    print(f"token {token_id} for {args.agent} ({', '.join(stored['scopes'])}), expires: {expiry}")
+    print(plaintext)
+    print("This is the only time the token is shown: store it now.")
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from runtime.auth.tokens import find_agent, list_tokens
+
+    compiled = compiled_desk(args)
+    with current_engine(args, compiled).connect() as connection:
+        agent_id = None
+        if args.agent is not None:
+            agent_id = find_agent(connection, compiled, args.agent)
+            if agent_id is None:
+                return refuse(f"no agent with username {args.agent!r}")
+        tokens = list_tokens(connection, compiled, agent_id)
+    if not tokens:
+        print("no tokens")
+        return 0
+    now = dt.datetime.now(dt.UTC)
+
+    def stamp(value: dt.datetime | None) -> str:
+        return value.isoformat(timespec="seconds") if value else "-"
+
+    print("id\tagent\tstate\tlabel\tscopes\texpires\tlast used")
+    for t in tokens:
+        state = ("revoked" if t["revoked_at"] else
+                 "expired" if t["expires_at"] and t["expires_at"] <= now else "active")
+        print(f"{t['id']}\t{t['agent']}\t{state}\t{t['label']}\t{','.join(t['scopes'] or ())}\t"
+              f"{stamp(t['expires_at'])}\t{stamp(t['last_used_at'])}")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from runtime.auth.tokens import revoke_token
+
+    compiled = compiled_desk(args)
+    with current_engine(args, compiled).begin() as connection:
+        if not revoke_token(connection, compiled, args.id):
+            return refuse(f"token {args.id} does not exist or is already revoked")
+    print(f"token {args.id} revoked")
+    return 0
+
+
+def cmd_agent_set_password(args: argparse.Namespace) -> int:
+    from runtime.auth.passwords import set_agent_password
+
+    if sys.stdin.isatty():
+        import getpass
+
+        plain = getpass.getpass(f"New password for {args.username}: ")
+    else:
+        plain = sys.stdin.readline().rstrip("\r\n")
+    compiled = compiled_desk(args)
+    with current_engine(args, compiled).begin() as connection:
+        try:
+            found = set_agent_password(connection, compiled, args.username, plain)
+        except ValueError as exc:
+            return refuse(str(exc))
+    if not found:
+        return refuse(f"no agent with username {args.username!r}")
+    print(f"password set for {args.username}")
+    return 0
+
+
+def add_auth_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``token create|list|revoke`` and ``agent set-password``: two-level commands, hence apart."""
+    text = "issue, list and revoke API tokens"
+    token = sub.add_parser("token", help=text, description=text).add_subparsers(dest="action", required=True)
+    create = token.add_parser("create", help="issue a token (shown once)")
+    create.set_defaults(handler=cmd_token_create)
+    create.add_argument("--agent", required=True, metavar="USERNAME", help="the agent the token acts as")
+    create.add_argument("--label", required=True, metavar="TEXT", help="what the token is for")
+    create.add_argument("--scope", required=True, action="append", metavar="SCOPE",
+                        help="tickets:read, tickets:write, people:read, people:write or admin; repeatable")
+    create.add_argument("--expires", metavar="DURATION", help="lifetime such as 90d or 12h (default: never)")
+    listing = token.add_parser("list", help="list tokens, without their secrets")
+    listing.set_defaults(handler=cmd_token_list)
+    listing.add_argument("--agent", metavar="USERNAME", help="only this agent's tokens")
+    revoke = token.add_parser("revoke", help="revoke a token for good")
+    revoke.set_defaults(handler=cmd_token_revoke)
+    revoke.add_argument("id", type=int, metavar="ID")
+    text = "manage agents' sign-in"
+    agent = sub.add_parser("agent", help=text, description=text).add_subparsers(dest="action", required=True)
+    password = agent.add_parser("set-password", help="set a password, read from stdin (one line) or the terminal")
+    password.set_defaults(handler=cmd_agent_set_password)
+    password.add_argument("username", metavar="USERNAME")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="cli.py", description=__doc__)
     root.add_argument("--root", help="the desk folder (default: the current folder if it has tessera.yaml)")
@@ -197,6 +330,7 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--no-serve", action="store_true", help="prepare the demo database only")
         if name == "worker":
             command.add_argument("--once", action="store_true", help="run the due jobs once and exit")
+    add_auth_commands(sub)
     return root
 
 

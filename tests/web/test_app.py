@@ -64,25 +64,8 @@ def test_unknown_type_schema_is_404_with_the_known_types(client: TestClient) -> 
     assert "known: admin_request, customer_complaint" in response.json()["detail"]
 
 
-def test_tickets_list_filters_by_type(client: TestClient) -> None:  # type: ignore[type-arg]
-    tickets = client.get("/api/v1/tickets", params={"type": "equipment_maintenance"}).json()
-    assert sorted(t["number"] for t in tickets) == ["EQ-000001", "EQ-000002"]
-
-
-@pytest.mark.parametrize(("params", "reason"), [
-    ({"limit": "0"}, "limit must be between 1 and 200"),
-    ({"limit": "many"}, "limit"),
-    ({"type": "unknown"}, "unknown ticket type 'unknown'"),
-])
-def test_bad_list_requests_get_400_with_a_reason(client: TestClient, params: dict[str, str],  # type: ignore[type-arg]
-                                                 reason: str) -> None:
-    response = client.get("/api/v1/tickets", params=params)
-    assert response.status_code == 400
-    assert reason in response.text
-
-
-def test_home_page_lists_types_and_sample_tickets(client: TestClient) -> None:  # type: ignore[type-arg]
+def test_home_page_lists_types_but_no_ticket_without_sign_in(client: TestClient) -> None:  # type: ignore[type-arg]
     page = client.get("/").text
     assert "Equipment maintenance" in page
-    assert "Packaging line 2 stops with fault code PK-104" in page
+    assert "Packaging line 2 stops" not in page  # a seeded ticket: only signed-in users see tickets
     assert "http" not in page.replace("http-equiv", "")  # no external links or CDN assets

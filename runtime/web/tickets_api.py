@@ -1,0 +1,152 @@
+"""The ticket API, built at startup from the compiled desk: typed routes per ticket type, shared routes
+for lists, transitions, comments and the audit trail. Every rule lives in the service layer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from litestar import Request, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from pydantic import BaseModel, ConfigDict, Field
+
+from runtime.compile.desk import CompiledDesk
+from runtime.tickets.actors import Actor
+from runtime.tickets.audit import json_value
+from runtime.tickets.errors import InvalidTicket, TicketNotFound
+from runtime.tickets.listing import ListQuery, filterable_fields, list_tickets
+from runtime.tickets.service import TicketService
+from runtime.web.auth import actor_provider
+
+Json = dict[str, Any]
+Who = NamedDependency[Actor]
+Id = FromPath[int]
+
+
+class TransitionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: Annotated[int, Field(strict=True, ge=1)]
+    fields: dict[str, Any] = Field(default_factory=dict, description="field changes made with the transition")
+
+
+class CommentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    body: Annotated[str, Field(min_length=1, max_length=100_000)]
+    public: bool = True
+
+
+def as_json(record: dict[str, Any]) -> Json:
+    return {k: json_value(v) for k, v in record.items()}
+
+
+def _time(name: str, value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidTicket(f"bad list parameter '{name}'", [{"field": name, "reason": "an ISO 8601 time"}]) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def ticket_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRouteHandler]:
+    service = TicketService(compiled, engine)
+    extra_filters = filterable_fields(compiled)
+    dependencies = {"actor": Provide(actor_provider(compiled, engine), sync_to_thread=True)}
+
+    @get("/api/v1/tickets", sync_to_thread=True, dependencies=dependencies, tags=["tickets"])
+    def list_route(
+        actor: Who, request: Request[Any, Any, Any],
+        type: FromQuery[str | None] = None, status: FromQuery[str | None] = None,
+        status_category: FromQuery[str | None] = None, priority: FromQuery[str | None] = None,
+        assignee: FromQuery[str | None] = None, team: FromQuery[int | None] = None,
+        requester: FromQuery[int | None] = None, tag: FromQuery[list[str] | None] = None,
+        created_after: FromQuery[str | None] = None, created_before: FromQuery[str | None] = None,
+        updated_after: FromQuery[str | None] = None, updated_before: FromQuery[str | None] = None,
+        q: FromQuery[str | None] = None, sort: FromQuery[str] = "-created_at", cursor: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    ) -> Json:
+        equals = {k: v for k, v in {"type": type, "status": status, "status_category": status_category,
+                                    "priority": priority}.items() if v is not None}
+        equals |= {k: v for k, v in request.query_params.items() if k in extra_filters}
+        query = ListQuery(equals=equals, assignee=assignee, team_id=team, requester_id=requester,
+                          tags=tuple(tag or ()), created_after=_time("created_after", created_after),
+                          created_before=_time("created_before", created_before),
+                          updated_after=_time("updated_after", updated_after),
+                          updated_before=_time("updated_before", updated_before), text=q, sort=sort,
+                          cursor=cursor, limit=limit)
+        with engine.connect() as connection:
+            page = list_tickets(connection, compiled, actor, query)
+        return {"items": [as_json(t) for t in page.items], "next_cursor": page.next_cursor, "total": page.total,
+                "total_is_estimate": page.total_is_estimate}
+
+    @get("/api/v1/tickets/{ticket_id:int}", sync_to_thread=True, dependencies=dependencies, tags=["tickets"])
+    def get_route(actor: Who, ticket_id: Id) -> Json:
+        return as_json(service.get(actor, ticket_id))
+
+    @get("/api/v1/tickets/{ticket_id:int}/transitions", sync_to_thread=True, dependencies=dependencies,
+         tags=["tickets"])
+    def transitions_route(actor: Who, ticket_id: Id) -> list[Json]:
+        return service.available_transitions(actor, ticket_id)
+
+    @post("/api/v1/tickets/{ticket_id:int}/transitions/{name:str}", sync_to_thread=True,
+          dependencies=dependencies, tags=["tickets"], status_code=200)
+    def transition_route(actor: Who, ticket_id: Id, name: FromPath[str], data: JSONBody[TransitionRequest]) -> Json:
+        return as_json(service.transition(actor, ticket_id, name, data.version, data.fields))
+
+    @get("/api/v1/tickets/{ticket_id:int}/comments", sync_to_thread=True, dependencies=dependencies,
+         tags=["tickets"])
+    def comments_route(actor: Who, ticket_id: Id) -> list[Json]:
+        return [as_json(c) for c in service.list_comments(actor, ticket_id)]
+
+    @post("/api/v1/tickets/{ticket_id:int}/comments", sync_to_thread=True, dependencies=dependencies,
+          tags=["tickets"])
+    def comment_route(actor: Who, ticket_id: Id, data: JSONBody[CommentRequest]) -> Json:
+        return as_json(service.comment(actor, ticket_id, data.body, public=data.public))
+
+    @get("/api/v1/tickets/{ticket_id:int}/events", sync_to_thread=True, dependencies=dependencies,
+         tags=["tickets"])
+    def events_route(actor: Who, ticket_id: Id) -> list[Json]:
+        return [as_json(e) for e in service.list_events(actor, ticket_id)]
+
+    handlers: list[HTTPRouteHandler] = [list_route, get_route, transitions_route, transition_route,
+                                        comments_route, comment_route, events_route]
+    for ticket_type in compiled.definitions.types:
+        handlers += _typed_handlers(ticket_type.name, compiled, service, dependencies)
+    return handlers
+
+
+def _typed_handlers(type_name: str, compiled: CompiledDesk, service: TicketService,
+                    dependencies: dict[str, Provide]) -> list[HTTPRouteHandler]:
+    """Create, read and update for one type, with its own request models so OpenAPI shows its fields."""
+    base = f"/api/v1/types/{type_name}/tickets"
+
+    def create(actor: Actor, data: Any) -> Json:
+        return as_json(service.create(actor, type_name, data))
+
+    def read(actor: Actor, ticket_id: int) -> Json:
+        ticket = service.get(actor, ticket_id)
+        if ticket["type"] != type_name:
+            msg = f"ticket {ticket_id} is not of type {type_name}"
+            raise TicketNotFound(msg)
+        return as_json(ticket)
+
+    def update(actor: Actor, ticket_id: int, data: Any) -> Json:
+        read(actor, ticket_id)
+        return as_json(service.update(actor, ticket_id, data))
+
+    create_model, update_model = compiled.create_models[type_name], compiled.update_models[type_name]
+    create.__annotations__ = {"actor": Who, "data": JSONBody[create_model], "return": Json}  # type: ignore[valid-type,misc]
+    read.__annotations__ = {"actor": Who, "ticket_id": Id, "return": Json}
+    update.__annotations__ = {"actor": Who, "ticket_id": Id, "data": JSONBody[update_model],  # type: ignore[valid-type,misc]
+                              "return": Json}
+    common: dict[str, Any] = {"sync_to_thread": True, "dependencies": dependencies, "tags": [type_name]}
+    return [
+        post(base, name=f"create_{type_name}", operation_id=f"create_{type_name}", **common)(create),
+        get(f"{base}/{{ticket_id:int}}", name=f"read_{type_name}", operation_id=f"read_{type_name}", **common)(read),
+        patch(f"{base}/{{ticket_id:int}}", name=f"update_{type_name}", operation_id=f"update_{type_name}",
+              **common)(update),
+    ]
