@@ -133,12 +133,22 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from runtime.web.app import create_app
-
     compiled = compiled_desk(args)
-    app = create_app(compiled, engine_for(args, compiled))
     project = compiled.definitions.project
-    uvicorn.run(app, host=args.host or project.host, port=args.port or project.port, log_level="info")
+    host, port = args.host or project.host, args.port or project.port
+    workers = getattr(args, "workers", 1)
+    if workers < 1:
+        return refuse(f"--workers {workers}: give at least 1")
+    if workers == 1:
+        from runtime.web.app import create_app
+
+        uvicorn.run(create_app(compiled, engine_for(args, compiled)), host=host, port=port, log_level="info")
+        return 0
+    # Several processes: each worker imports runtime.web.asgi, which reads the desk and database from these.
+    current_engine(args, compiled).dispose()  # refuse here, once, rather than in every worker
+    os.environ["TESSERA_ROOT"] = str(compiled.root)
+    os.environ["TESSERA_DATABASE_URL"] = database_url(args, compiled)
+    uvicorn.run("runtime.web.asgi:app", host=host, port=port, workers=workers, log_level="info", app_dir=str(HERE))
     return 0
 
 
@@ -163,6 +173,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"demo desk ready: {created} sample tickets added" if created else "demo desk ready")
     if args.no_serve:
         return 0
+    import datetime as dt
+
+    from runtime.auth.tokens import SCOPES, create_token, find_agent
+
+    with engine.begin() as connection:
+        agent_id = find_agent(connection, compiled, "alex")
+        if agent_id is not None:
+            _, token = create_token(connection, compiled, agent_id, "demo", SCOPES, dt.timedelta(days=1))
+            project = compiled.definitions.project
+            base = f"http://{args.host or project.host}:{args.port or project.port}"
+            print(f"API token for the demo agent alex (valid one day):\n  {token}\n"
+                  f"try: curl -H 'Authorization: Bearer {token}' {base}/api/v1/tickets")
     return cmd_serve(args)
 
 
@@ -326,6 +348,9 @@ def parser() -> argparse.ArgumentParser:
         if name in ("serve", "demo"):
             command.add_argument("--host")
             command.add_argument("--port", type=int)
+        if name == "serve":
+            command.add_argument("--workers", type=int, default=1, metavar="N",
+                                 help="server processes (default 1; more than 1 runs runtime.web.asgi:app)")
         if name == "demo":
             command.add_argument("--no-serve", action="store_true", help="prepare the demo database only")
         if name == "worker":

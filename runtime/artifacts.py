@@ -11,6 +11,7 @@ from runtime.config.jsonschemas import schema_files
 from runtime.db import migrations
 
 REGENERATE = "python cli.py generate"
+GENERATED_MARK = "by python cli.py generate from the definitions and the routes; do not edit"
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,16 @@ def derived_files(compiled: CompiledDesk) -> dict[str, str]:
     for type_name, schema in compiled.type_schemas.items():
         files[f"{project.generated_dir}/types/{type_name}.schema.json"] = json.dumps(schema, indent=2,
                                                                                      ensure_ascii=False) + "\n"
+    files[f"{project.generated_dir}/openapi.json"] = openapi_text(compiled)
     return files
+
+
+def openapi_text(compiled: CompiledDesk) -> str:
+    """The app's OpenAPI document, marked as generated."""
+    from runtime.web.app import openapi_document  # the web app imports this module
+
+    document = {"x-generated": GENERATED_MARK, **openapi_document(compiled)}
+    return json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
 def _derived_folders(compiled: CompiledDesk) -> list[Path]:
@@ -70,7 +80,7 @@ def stale_files(compiled: CompiledDesk) -> list[Stale]:
 
 
 def write_derived(compiled: CompiledDesk) -> list[str]:
-    """Write schemas and per-type schemas; return the paths that changed."""
+    """Write schemas, per-type schemas and the OpenAPI document; return the paths that changed."""
     changed = []
     expected = derived_files(compiled)
     for folder in _derived_folders(compiled):

@@ -61,6 +61,16 @@ def test_check_names_the_command_when_a_schema_file_is_stale(shipped: Path) -> N
            "Run `python cli.py generate`." in result.stderr
 
 
+def test_check_flags_a_stale_openapi_document_and_generate_rewrites_it(shipped: Path) -> None:
+    committed = (shipped / "generated" / "openapi.json").read_text()
+    (shipped / "generated" / "openapi.json").write_text(committed.replace('"title": "Tessera: ', '"title": "Old: '))
+    result = run(shipped, "check")
+    assert result.returncode == 2
+    assert "File generated/openapi.json is not up to date (differs from the definitions)" in result.stderr
+    assert run(shipped, "generate").stdout == "wrote generated/openapi.json\n"
+    assert (shipped / "generated" / "openapi.json").read_text() == committed
+
+
 def test_check_fails_when_a_field_was_added_without_a_migration(shipped: Path) -> None:
     add_it_support_field(shipped)
     result = run(shipped, "check")

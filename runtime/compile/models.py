@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -29,7 +30,23 @@ from runtime.config.units import parse_duration
 PHONE = r"^\+?[0-9 ()./-]{3,40}$"
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 URL = r"^https?://\S+$"
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+BIGINT_MAX = 2**63 - 1  # the largest value a BIGINT column holds on both databases
+RowId = Annotated[int, Field(strict=True, ge=1, le=BIGINT_MAX)]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True, pattern=r"^[^\x00]*$")]
+
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Normalize to UTC now, so a time the databases cannot hold is a validation error, not a 500."""
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        msg = "time out of range"
+        raise ValueError(msg) from None
+
+
+UtcTime = Annotated[AwareDatetime, AfterValidator(_utc)]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
 
 
 class TicketInput(BaseModel):
@@ -72,12 +89,14 @@ def field_type(field: ir.Field) -> Any:
     kind = field.kind
     if kind in ("string", "text", "email", "url", "phone"):
         # Patterns are searched, not anchored, as `validate` checks defaults against them.
-        pattern = field.pattern or {"email": EMAIL, "url": URL, "phone": PHONE}.get(kind)
+        pattern = field.pattern or {"email": EMAIL, "url": URL, "phone": PHONE}.get(kind) or NO_NUL
         limit = field.max_length or (255 if kind == "string" else None)
         return Annotated[str, StringConstraints(max_length=limit, pattern=pattern)]
     if kind in ("integer", "duration", "relation"):
-        return Annotated[int, Field(strict=True, **_bounds(field))] if kind != "relation" else \
-            Annotated[int, Field(strict=True, ge=1)]
+        if kind == "relation":
+            return RowId
+        limits: dict[str, Any] = {"ge": -BIGINT_MAX, "le": BIGINT_MAX, **_bounds(field)}
+        return Annotated[int, Field(strict=True, **limits)]
     if kind == "decimal":
         options: dict[str, Any] = {"max_digits": field.precision or 18,
                                    "decimal_places": field.scale if field.scale is not None else 4, **_bounds(field)}
@@ -87,7 +106,7 @@ def field_type(field: ir.Field) -> Any:
     if kind == "date":
         return Annotated[dt.date, Field(**_bounds(field))]
     if kind == "datetime":
-        return Annotated[AwareDatetime, Field(**_bounds(field))]
+        return Annotated[UtcTime, Field(**_bounds(field))]
     if kind == "choice":
         return _literal([o.value for o in field.options])
     if kind == "multichoice":
@@ -95,8 +114,7 @@ def field_type(field: ir.Field) -> Any:
     if kind == "list":
         return Annotated[_list_of(_item_type(field.of or "string")), Field(max_length=1000)]
     if kind == "attachment":
-        return list[Annotated[int, Field(strict=True, ge=1)]] if field.multiple else Annotated[int, Field(strict=True,
-                                                                                                          ge=1)]
+        return list[RowId] if field.multiple else RowId
     return JsonValue
 
 
@@ -108,14 +126,15 @@ def _core_fields(desk: ir.Desk, ticket_type: ir.TicketType) -> dict[str, Any]:
     categories = list(ticket_type.categories) or [c.value for c in desk.categories]
     category: Any = _literal(categories) | None if categories else None
     return {
-        "title": (Annotated[str, StringConstraints(min_length=1, max_length=300, strip_whitespace=True)], ...),
-        "description": (Annotated[str, Field(max_length=100_000)], ""),
+        "title": (Annotated[str, StringConstraints(min_length=1, max_length=300, strip_whitespace=True,
+                                                   pattern=NO_NUL)], ...),
+        "description": (Annotated[str, Field(max_length=100_000, pattern=NO_NUL)], ""),
         "priority": (_literal(list(PRIORITIES)), ticket_type.default_priority),
         "category": (category, None),
         "tags": (Annotated[list[Tag], Field(max_length=50)], []),
-        "requester_id": (Annotated[int, Field(strict=True, ge=1)] | None, None),
-        "assignee_id": (Annotated[int, Field(strict=True, ge=1)] | None, None),
-        "team_id": (Annotated[int, Field(strict=True, ge=1)] | None, None),
+        "requester_id": (RowId | None, None),
+        "assignee_id": (RowId | None, None),
+        "team_id": (RowId | None, None),
         "language": (Annotated[str, Field(max_length=16)] | None, None),
     }
 
@@ -141,9 +160,11 @@ def create_model_for(desk: ir.Desk, ticket_type: ir.TicketType) -> type[TicketIn
 
 
 def update_model_for(desk: ir.Desk, ticket_type: ir.TicketType) -> type[TicketInput]:
-    fields: dict[str, Any] = {name: (annotation | None, None) for name, (annotation, _) in
-                              _core_fields(desk, ticket_type).items()}
-    fields["title"] = (fields["title"][0], None)
+    # Absent means unchanged. Columns that may not be empty accept no null either, so a client cannot
+    # send one; the others may be cleared with null.
+    not_null = ("title", "description", "priority", "tags")
+    fields: dict[str, Any] = {name: (annotation if name in not_null else annotation | None, None)
+                              for name, (annotation, _) in _core_fields(desk, ticket_type).items()}
     for field in type_fields(desk, ticket_type):
         fields[field.name] = (field_type(field) | None, None)
     fields["version"] = (Annotated[int, Field(strict=True, ge=1, description="the version this change is based on")],

@@ -35,6 +35,8 @@ def _master(md: sa.MetaData, desk: ir.Desk) -> sa.Table:
         fk("duplicate_of_id", "tickets"),
         sa.Column("created_at", TS, nullable=False),
         sa.Column("updated_at", TS, nullable=False),
+        # When the status last changed: timed transitions count from here.
+        sa.Column("status_changed_at", TS),
         sa.Column("first_response_at", TS),
         sa.Column("resolved_at", TS),
         sa.Column("closed_at", TS),
@@ -48,6 +50,7 @@ def _master(md: sa.MetaData, desk: ir.Desk) -> sa.Table:
         sa.Index(None, "requester_id"),
         sa.Index(None, "created_at"),
         sa.Index(None, "updated_at"),
+        sa.Index(None, "status", "status_changed_at"),
         info={"role": "master"},
     )
 

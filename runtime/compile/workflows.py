@@ -25,11 +25,13 @@ class CompiledTransition:
     conditions: tuple[tuple[str, Any], ...]  # (field, 'set' | 'empty' | value)
     updates: tuple[tuple[str, Any], ...]
     label: ir.Labels
+    after: int | None = None
+    unless: tuple[str, ...] = ()
 
     def blockers(self, ticket: dict[str, Any], roles: frozenset[str]) -> list[str]:
         """Why this transition may not run now for someone with ``roles``; empty when it may."""
         reasons = []
-        if self.roles and not roles & self.roles:
+        if self.roles and not roles & self.roles and "system" not in roles:
             reasons.append(f"needs one of the roles {', '.join(sorted(self.roles))}")
         elif not self.roles and roles <= {"requester"}:
             reasons.append("only agents may do this")
@@ -88,7 +90,7 @@ def compile_workflow(workflow: ir.Workflow) -> CompiledWorkflow:
         sources = frozenset(states if "*" in t.sources else t.sources)
         compiled[t.name] = CompiledTransition(
             name=t.name, sources=sources, target=t.target, roles=frozenset(t.roles), requires=t.requires,
-            conditions=t.when, updates=t.updates, label=t.label,
+            conditions=t.when, updates=t.updates, label=t.label, after=t.after, unless=t.unless,
         )
         machine_transitions.append({"trigger": t.name, "source": sorted(sources), "dest": t.target})
     machine = Machine(model=None, states=states, transitions=machine_transitions, initial=workflow.initial,

@@ -23,6 +23,7 @@ CORE_COLUMNS: dict[str, str] = {
     "duplicate_of_id": "relation",
     "created_at": "datetime",
     "updated_at": "datetime",
+    "status_changed_at": "datetime",
     "first_response_at": "datetime",
     "resolved_at": "datetime",
     "closed_at": "datetime",

@@ -93,6 +93,8 @@ class Transition:
     when: tuple[tuple[str, Any], ...]
     updates: tuple[tuple[str, Any], ...]
     src: Src
+    after: int | None = None  # seconds: a timed transition the worker runs
+    unless: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ class Normalizer:
             name=name, sources=sources, target=t.to, label=self.text(t.label, src.at("label")),
             roles=tuple(t.roles), requires=tuple(t.requires), when=tuple(t.when.items()),
             updates=tuple(t.set.items()), src=src,
+            after=None if t.after is None else parse_duration(t.after), unless=tuple(t.unless),
         )
 
     def ticket_type(self, t: spec.TicketTypeSpec, src: ir.Src) -> tuple[ir.TicketType, ir.Workflow | None]:

@@ -103,6 +103,10 @@ class TransitionSpec(Strict):
     requires: list[str] = Field(default_factory=list, description="fields that must be set")
     when: dict[str, Scalar | None] = Field(default_factory=dict, description="field: set | empty | value")
     set: dict[str, Scalar | None] = Field(default_factory=dict, description="field updates on transition")
+    after: Duration | None = Field(default=None, description="run by the worker this long after the ticket "
+                                   "entered a source state (calendar time)")
+    unless: list[Literal["requester_reply"]] = Field(
+        default_factory=list, description="conditions that cancel a timed transition")
 
 
 class WorkflowSpec(Strict):

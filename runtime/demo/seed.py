@@ -75,7 +75,7 @@ def seed_demo(compiled: CompiledDesk, engine: sa.Engine) -> int:
                 "status": state.name, "status_category": state.category, "priority": ticket["priority"],
                 "category": ticket.get("category"), "source": "manual", "requester_id": contacts[ticket["requester"]],
                 "assignee_id": agents.get(ticket.get("assignee", "")), "team_id": teams.get(ticket.get("team", "")),
-                "language": "en", "tags": [], "version": 1, **stamps,
+                "language": "en", "tags": [], "version": 1, "status_changed_at": now, **stamps,
             }
             ticket_id = _insert(connection, tables["tickets"], master)
             extension = {"ticket_id": ticket_id}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,11 @@ from runtime.tickets.errors import InvalidTicket
 
 SORTS = ("created_at", "updated_at", "priority", "number")
 COUNT_LIMIT = 10_000
+# Counting to COUNT_LIMIT visits up to that many rows (about 15 ms on SQLite with 1,000,000 tickets); a count
+# beyond it is reported as an estimate anyway, so each process reuses that finding for this long per actor and filter.
+CAPPED_COUNT_TTL = 10.0  # seconds
+PROBE_ROWS = 1_000  # SQLite: how many rows, in the sort's order, a page looks through before the planner's plan
+MAX_ID = 2**63 - 1  # the largest key either database stores
 EXACT_FILTERS = ("type", "status", "status_category", "priority", "category", "source", "language")
 
 
@@ -56,6 +62,15 @@ def _invalid(name: str, reason: str) -> InvalidTicket:
     return InvalidTicket(f"bad list parameter '{name}'", [{"field": name, "reason": reason}])
 
 
+def _refuse_nul(query: ListQuery) -> None:
+    """PostgreSQL text cannot hold NUL characters; say so rather than fail in the driver."""
+    texts = [*query.equals.items(), ("assignee", query.assignee), *(("tag", t) for t in query.tags),
+             ("q", query.text), ("sort", query.sort)]
+    for name, value in texts:
+        if isinstance(value, str) and "\x00" in value:
+            raise _invalid(name, "text without NUL characters")
+
+
 def _where(compiled: CompiledDesk, actor: Actor, query: ListQuery, dialect: str) -> list[sa.ColumnElement[bool]]:
     tickets = compiled.table("tickets")
     allowed = set(EXACT_FILTERS) | filterable_fields(compiled)
@@ -69,7 +84,7 @@ def _where(compiled: CompiledDesk, actor: Actor, query: ListQuery, dialect: str)
             clauses.append(tickets.c.assignee_id.is_(None))
         elif query.assignee == "me":
             clauses.append(tickets.c.assignee_id == actor.id)
-        elif query.assignee.isdigit():
+        elif query.assignee.isascii() and query.assignee.isdigit() and 0 < int(query.assignee) <= MAX_ID:
             clauses.append(tickets.c.assignee_id == int(query.assignee))
         else:
             raise _invalid("assignee", "an agent id, 'me' or 'none'")
@@ -106,18 +121,27 @@ def encode_cursor(value: Any, ticket_id: int) -> str:
 
 
 def decode_cursor(cursor: str, column: str) -> tuple[Any, int]:
+    """The sort value and ticket id a cursor carries. A cursor comes back from the client, so both are
+    checked before they reach the database: every sort column holds a string or an aware time."""
     try:
         value, ticket_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(value, str) or "\x00" in value or type(ticket_id) is not int \
+                or not 0 < ticket_id <= MAX_ID:
+            raise ValueError(cursor)
         if column in ("created_at", "updated_at"):
-            value = dt.datetime.fromisoformat(value)
-        return value, int(ticket_id)
-    except (ValueError, TypeError) as exc:
+            parsed = dt.datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                raise ValueError(cursor)
+            return parsed.astimezone(dt.UTC), ticket_id
+        return value, ticket_id
+    except (ValueError, TypeError, OverflowError) as exc:
         raise _invalid("cursor", "not a cursor this API returned") from exc
 
 
 def list_tickets(connection: sa.Connection, compiled: CompiledDesk, actor: Actor, query: ListQuery) -> Page:
     """One page of the tickets ``actor`` may see, newest first unless sorted otherwise."""
     tickets = compiled.table("tickets")
+    _refuse_nul(query)
     column_name = query.sort.lstrip("-")
     if column_name not in SORTS:
         raise _invalid("sort", f"one of {', '.join(SORTS)}, optionally with a leading '-' for descending")
@@ -126,17 +150,69 @@ def list_tickets(connection: sa.Connection, compiled: CompiledDesk, actor: Actor
     descending = query.sort.startswith("-")
     column = tickets.c[column_name]
     clauses = _where(compiled, actor, query, connection.dialect.name)
-    total_query = sa.select(tickets.c.id).where(*clauses).limit(COUNT_LIMIT + 1).subquery()
-    total = connection.execute(sa.select(sa.func.count()).select_from(total_query)).scalar_one()
-    page = sa.select(tickets).where(*clauses)
+    total = _count(connection, tickets, clauses, _count_key(connection, actor, query))
+    value: Any = None
     if query.cursor:
         value, last_id = decode_cursor(query.cursor, column_name)
         after = (column < value) | ((column == value) & (tickets.c.id < last_id)) if descending else \
             (column > value) | ((column == value) & (tickets.c.id > last_id))
-        page = page.where(after)
-    order = (column.desc(), tickets.c.id.desc()) if descending else (column.asc(), tickets.c.id.asc())
-    rows = [dict(r._mapping) for r in connection.execute(page.order_by(*order).limit(query.limit + 1))]
+        clauses.append(after)
+    rows = [dict(r._mapping) for r in _page(connection, tickets, clauses, column, descending, value, query.limit + 1)]
     more = len(rows) > query.limit
     rows = rows[:query.limit]
     cursor = encode_cursor(rows[-1][column_name], rows[-1]["id"]) if more and rows else None
     return Page([redact(r, actor) for r in rows], cursor, min(total, COUNT_LIMIT), total > COUNT_LIMIT)
+
+
+_capped_counts: dict[tuple[Any, ...], float] = {}  # count key → until when (time.monotonic()) it is known capped
+
+
+def _count_key(connection: sa.Connection, actor: Actor, query: ListQuery) -> tuple[Any, ...]:
+    """What a count depends on: the database, who asks (the access rules) and the filters, not sort or page."""
+    return (str(connection.engine.url), actor, tuple(sorted(query.equals.items())), query.assignee, query.team_id,
+            query.requester_id, query.tags, query.created_after, query.created_before, query.updated_after,
+            query.updated_before, query.text)
+
+
+def _count(connection: sa.Connection, tickets: sa.Table, clauses: list[sa.ColumnElement[bool]],
+           key: tuple[Any, ...]) -> int:
+    """The number of matching tickets, exact up to COUNT_LIMIT; above it, COUNT_LIMIT + 1."""
+    now = time.monotonic()
+    if _capped_counts.get(key, 0.0) > now:
+        return COUNT_LIMIT + 1
+    bounded = sa.select(tickets.c.id).where(*clauses).limit(COUNT_LIMIT + 1).subquery()
+    total: int = connection.execute(sa.select(sa.func.count()).select_from(bounded)).scalar_one()
+    if total > COUNT_LIMIT:
+        if len(_capped_counts) >= 1_000:
+            _capped_counts.clear()
+        _capped_counts[key] = now + CAPPED_COUNT_TTL
+    return total
+
+
+def _leads_an_index(tickets: sa.Table, column: sa.Column[Any]) -> bool:
+    firsts = [next(iter(i.columns), None) for i in tickets.indexes]
+    firsts += [next(iter(c.columns), None) for c in tickets.constraints if isinstance(c, sa.UniqueConstraint)]
+    return any(c is column for c in firsts)
+
+
+def _page(connection: sa.Connection, tickets: sa.Table, clauses: list[sa.ColumnElement[bool]], column: sa.Column[Any],
+          descending: bool, cursor_value: Any, limit: int) -> list[sa.Row[Any]]:
+    """The first ``limit`` rows by ``column`` (then id), after the cursor's value if there is one.
+
+    Without statistics SQLite takes an equality filter on an indexed column (status_category = 'open') as
+    selective, reads every match through that index and sorts them all: 40 ms for 20,000 open tickets. So on
+    SQLite the page is first looked for among the next PROBE_ROWS rows of the sort column's index, with the
+    filters hidden in a function so that no other index is chosen; that is the answer whenever it yields a full
+    page (every row it skipped sorts after them). Otherwise the planner's plan runs, as before.
+    """
+    order = (column.desc(), tickets.c.id.desc()) if descending else (column.asc(), tickets.c.id.asc())
+    if connection.dialect.name == "sqlite" and _leads_an_index(tickets, column):
+        edge = sa.select(column).order_by(*order).offset(PROBE_ROWS - 1).limit(1)
+        if cursor_value is not None:
+            edge = edge.where(column <= cursor_value if descending else column >= cursor_value)
+        bound = column >= edge.scalar_subquery() if descending else column <= edge.scalar_subquery()
+        probe = sa.select(tickets).where(sa.func.coalesce(sa.and_(*clauses), False), bound).order_by(*order)
+        rows = list(connection.execute(probe.limit(limit)))
+        if len(rows) == limit:
+            return rows
+    return list(connection.execute(sa.select(tickets).where(*clauses).order_by(*order).limit(limit)))

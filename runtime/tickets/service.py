@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +22,16 @@ from runtime.tickets.records import check_relations, load, split, validate
 REQUESTER_SETS = ("title", "description", "priority", "category", "tags", "language")
 
 
+@contextmanager
+def _integrity_as_invalid() -> Iterator[None]:
+    """A value the database refuses (a duplicate in a unique field, say) is the caller's error, not a 500."""
+    try:
+        yield
+    except sa.exc.IntegrityError as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "a constraint refused the change"
+        raise InvalidTicket("the database refused the change", [{"field": "(ticket)", "reason": reason}]) from None
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -31,6 +43,12 @@ class TicketService:
         self.tickets = compiled.table("tickets")
         self.events = compiled.table("ticket_events")
         self.comments = compiled.table("comments")
+        # Built once and executed with parameters: building ``insert(...).values(**row)`` per call costs more
+        # than running it.
+        self._insert_ticket = sa.insert(self.tickets).returning(self.tickets.c.id)
+        self._extension_inserts = {t.name: sa.insert(compiled.table(t.table_name)) for t in compiled.definitions.types}
+        contacts = compiled.table("contacts")
+        self._organization_of = sa.select(contacts.c.organization_id).where(contacts.c.id == sa.bindparam("contact"))
 
     def _type(self, type_name: str) -> str:
         if self.compiled.definitions.ticket_type(type_name) is None:
@@ -55,19 +73,17 @@ class TicketService:
         workflow = self.compiled.workflow_for(type_name)
         now = _now()
         master, own = split(self.compiled, type_name, values)
-        with write_transaction(self.engine) as connection:
+        with _integrity_as_invalid(), write_transaction(self.engine) as connection:
             check_relations(connection, self.compiled, type_name, values)
             master |= {
                 "number": next_number(connection, self.compiled.table("ticket_counters"), ticket_type.number_prefix),
                 "type": type_name, "status": workflow.initial, "status_category": workflow.categories[workflow.initial],
                 "source": channel if channel in ("form", "email", "api", "webhook", "manual") else "api",
                 "organization_id": self._organization(connection, values.get("requester_id")),
-                "created_at": now, "updated_at": now, "version": 1,
+                "created_at": now, "updated_at": now, "status_changed_at": now, "version": 1,
             }
-            ticket_id = connection.execute(sa.insert(self.tickets).values(**master).returning(self.tickets.c.id)
-                                           ).scalar_one()
-            connection.execute(sa.insert(self.compiled.table(f"ticket_{type_name}")).values(ticket_id=ticket_id,
-                                                                                             **own))
+            ticket_id = connection.execute(self._insert_ticket, master).scalar_one()
+            connection.execute(self._extension_inserts[type_name], {"ticket_id": ticket_id, **own})
             created = {k: (None, v) for k, v in values.items() if v not in (None, [], "")}
             audit.record(connection, self.events, ticket_id, actor, channel, "create", created, now)
         return redact({"id": ticket_id, **master, **own}, actor)
@@ -75,9 +91,7 @@ class TicketService:
     def _organization(self, connection: sa.Connection, requester_id: int | None) -> int | None:
         if requester_id is None:
             return None
-        contacts = self.compiled.table("contacts")
-        org: int | None = connection.execute(sa.select(contacts.c.organization_id)
-                                             .where(contacts.c.id == requester_id)).scalar()
+        org: int | None = connection.execute(self._organization_of, {"contact": requester_id}).scalar()
         return org
 
     def get(self, actor: Actor, ticket_id: int) -> dict[str, Any]:
@@ -89,14 +103,25 @@ class TicketService:
         if actor.kind == "contact":
             msg = "requesters reply with comments; they cannot edit ticket fields"
             raise Forbidden(msg)
-        with write_transaction(self.engine) as connection:
+        with _integrity_as_invalid(), write_transaction(self.engine) as connection:
             current = load(connection, self.compiled, actor, ticket_id)
             data = validate(self.compiled.update_models[current["type"]], payload)
             changes = data.model_dump(exclude_unset=True)
             version = changes.pop("version")
+            self._keep_required(current["type"], changes)
             if "title" in changes and changes["title"] is None:
                 raise InvalidTicket("title cannot be empty", [{"field": "title", "reason": "a ticket needs a title"}])
             return self._write(connection, actor, current, version, changes, channel, "update")
+
+    def _keep_required(self, type_name: str, changes: dict[str, Any]) -> None:
+        """A required field may change but not be emptied."""
+        ticket_type = self.compiled.definitions.ticket_type(type_name)
+        assert ticket_type is not None
+        required = {f.name for f in (*self.compiled.definitions.master_fields, *ticket_type.fields) if f.required}
+        errors = [{"field": name, "reason": "required: it cannot be emptied"}
+                  for name, value in changes.items() if name in required and value in (None, "", [])]
+        if errors:
+            raise InvalidTicket("required fields cannot be emptied", errors)
 
     def _write(self, connection: sa.Connection, actor: Actor, current: dict[str, Any], version: int,
                changes: dict[str, Any], channel: str, action: str) -> dict[str, Any]:
@@ -124,7 +149,7 @@ class TicketService:
 
     def transition(self, actor: Actor, ticket_id: int, name: str, version: int,
                    fields: dict[str, Any] | None = None, channel: str = "api") -> dict[str, Any]:
-        with write_transaction(self.engine) as connection:
+        with _integrity_as_invalid(), write_transaction(self.engine) as connection:
             current = load(connection, self.compiled, actor, ticket_id)
             workflow = self.compiled.workflow_for(current["type"])
             transition = workflow.transitions.get(name)
@@ -138,6 +163,7 @@ class TicketService:
                     raise Forbidden(msg)
                 data = validate(self.compiled.update_models[current["type"]], {**fields, "version": version})
                 changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if k != "version"}
+                self._keep_required(current["type"], changes)
             changes |= dict(transition.updates)
             reasons = [] if current["status"] in transition.sources else [
                 f"it does not leave state '{current['status']}'"]
@@ -148,6 +174,8 @@ class TicketService:
             target = workflow.move(current["status"], name)
             category = workflow.categories[target]
             changes |= {"status": target, "status_category": category, **self._stamps(current, category)}
+            if target != current["status"]:
+                changes["status_changed_at"] = _now()
             return self._write(connection, actor, current, version, changes, channel, f"transition:{name}")
 
     @staticmethod

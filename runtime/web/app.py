@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from litestar import Litestar, MediaType, get
 from litestar.exceptions import NotFoundException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import FromPath
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
@@ -18,14 +23,65 @@ from runtime.compile.desk import CompiledDesk
 from runtime.config.ir import label_for
 from runtime.db.guard import ensure_current
 from runtime.web.definitions import type_view
-from runtime.web.problems import HANDLERS
+from runtime.web.people_api import people_handlers
+from runtime.web.problems import HANDLERS, problem_responses
+from runtime.web.relations_api import relation_handlers
 from runtime.web.tickets_api import ticket_handlers
 
 TEMPLATES = Path(__file__).with_name("templates")
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+BEARER = "BearerToken"
 
 
-def create_app(compiled: CompiledDesk, engine: sa.Engine) -> Litestar:
-    ensure_current(migration_paths(compiled), compiled.schema_snapshot, engine)
+def tessera_version() -> str:
+    """The version in pyproject.toml beside the code, else the installed one, else 0.1.0."""
+    if PYPROJECT.is_file():
+        return str(tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["version"])
+    try:
+        return importlib.metadata.version("tessera")
+    except importlib.metadata.PackageNotFoundError:
+        return "0.1.0"
+
+
+def openapi_config(compiled: CompiledDesk) -> OpenAPIConfig:
+    bearer = SecurityScheme(type="http", scheme="bearer",
+                            description="An API token from `python cli.py token`, sent as 'Authorization: Bearer "
+                                        "<token>'; reading needs the scope tickets:read, writing tickets:write")
+    return OpenAPIConfig(
+        title=f"Tessera: {compiled.definitions.project.name}", version=tessera_version(),
+        description="The ticket API of this desk, compiled from its definitions: one typed create, read and "
+                    "update per ticket type, shared routes for lists, transitions, comments and the audit "
+                    "trail. Errors are RFC 9457 problem details (application/problem+json).",
+        components=Components(security_schemes={BEARER: bearer}),
+    )
+
+
+def documented(handlers: list[HTTPRouteHandler]) -> list[HTTPRouteHandler]:
+    """Say in OpenAPI what the app-wide guards answer on every route that takes the caller's token: the bearer
+    scheme, and problem details for a malformed (400) or invalid (422) request, a missing or bad token (401),
+    a lacking scope (403) and, on a path with a parameter, a record that is not there (404). The route's own
+    ``responses`` (409, say) come on top."""
+    for handler in handlers:
+        if "actor" in (handler.dependencies or {}):
+            statuses = [400, 401, 403, 422, *([404] if any("{" in path for path in handler.paths) else [])]
+            handler.security = handler.security or [{BEARER: []}]
+            handler.responses = dict(sorted({**problem_responses(*statuses), **(handler.responses or {})}.items()))
+    return handlers
+
+
+def openapi_document(compiled: CompiledDesk) -> dict[str, Any]:
+    """The OpenAPI document of the desk's app, built without a database."""
+    engine = sa.create_engine("sqlite://")
+    try:
+        return create_app(compiled, engine, check_database=False).openapi_schema.to_schema()
+    finally:
+        engine.dispose()
+
+
+def create_app(compiled: CompiledDesk, engine: sa.Engine, *, check_database: bool = True) -> Litestar:
+    """The app; ``check_database=False`` skips the startup guard, for building the OpenAPI document only."""
+    if check_database:
+        ensure_current(migration_paths(compiled), compiled.schema_snapshot, engine)
     desk = compiled.definitions
     types_json = [type_view(desk, t) for t in desk.types]
 
@@ -37,7 +93,7 @@ def create_app(compiled: CompiledDesk, engine: sa.Engine) -> Litestar:
     def list_types() -> list[dict[str, Any]]:
         return types_json
 
-    @get("/api/v1/types/{type_name:str}/schema", sync_to_thread=False)
+    @get("/api/v1/types/{type_name:str}/schema", sync_to_thread=False, responses=problem_responses(400, 404))
     def type_schema(type_name: FromPath[str]) -> dict[str, Any]:
         if type_name not in compiled.type_schemas:
             msg = f"no ticket type '{type_name}'; known: {', '.join(compiled.type_schemas)}"
@@ -53,7 +109,7 @@ def create_app(compiled: CompiledDesk, engine: sa.Engine) -> Litestar:
 
         return schema
 
-    @get("/", media_type=MediaType.HTML, sync_to_thread=True)
+    @get("/", media_type=MediaType.HTML, sync_to_thread=True, include_in_schema=False)
     def home() -> Template:
         language = desk.project.default_language
         type_rows = [{"name": t.name, "label": label_for(t.label, language, t.name), "prefix": t.number_prefix,
@@ -62,7 +118,11 @@ def create_app(compiled: CompiledDesk, engine: sa.Engine) -> Litestar:
 
     return Litestar(
         route_handlers=[healthz, list_types, type_schema, home, *(schema_of(t.name) for t in desk.types),
-                        *ticket_handlers(compiled, engine)],
+                        *documented([*ticket_handlers(compiled, engine), *relation_handlers(compiled, engine),
+                                     *people_handlers(compiled, engine)])],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         exception_handlers=HANDLERS,
+        openapi_config=openapi_config(compiled),
+        # Attachments are the largest bodies; the store itself enforces the exact limit.
+        request_max_body_size=desk.project.attachment_max_bytes + 1024 * 1024,
     )

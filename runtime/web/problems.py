@@ -7,11 +7,34 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from pydantic import BaseModel, Field
 
 from runtime.tickets.errors import TicketError
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("tessera.web")
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="the field, parameter or '(body)' that is wrong")
+    reason: str = Field(description="what it should be")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, the body of every error response."""
+
+    type: str = Field(description="always 'about:blank': the status says what kind of problem it is")
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] = Field(default_factory=list, description="one entry per bad field (422 only)")
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI documentation of the problem-details responses a route can give."""
+    return {status: ResponseSpec(Problem, generate_examples=False, media_type=MEDIA_TYPE,
+                                 description=_DESCRIPTIONS[status]) for status in statuses}
 
 
 def problem(status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None,
@@ -48,6 +71,15 @@ def _title(status: int) -> str:
             405: "Method not allowed", 409: "Conflict", 413: "Payload too large", 415: "Unsupported media type",
             429: "Too many requests"}.get(status, "Error")
 
+
+_DESCRIPTIONS = {
+    400: "The request is malformed: not JSON, or a parameter of the wrong type",
+    401: "No API token, or an unknown, revoked or expired one",
+    403: "The token lacks the scope, or the agent the permission",
+    404: "No such ticket or type, or one the caller may not see",
+    409: "The version is stale, or the transition is not allowed now",
+    422: "The data break the type's rules; `errors` names each field",
+}
 
 HANDLERS: dict[int | type[Exception], Any] = {
     TicketError: ticket_error,

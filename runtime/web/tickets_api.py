@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from litestar import Request, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from runtime.compile.desk import CompiledDesk
@@ -20,10 +20,16 @@ from runtime.tickets.errors import InvalidTicket, TicketNotFound
 from runtime.tickets.listing import ListQuery, filterable_fields, list_tickets
 from runtime.tickets.service import TicketService
 from runtime.web.auth import actor_provider
+from runtime.web.problems import problem_responses
 
 Json = dict[str, Any]
 Who = NamedDependency[Actor]
-Id = FromPath[int]
+MAX_ID = 2**63 - 1  # the largest key either database stores; larger ones are refused, not sent to it
+Id = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+KeyFilter = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
+# The app documents the bearer scheme, 400, 401, 403, 404 and 422 on every route with a caller; these add 409.
+CONFLICT = problem_responses(409)
 
 
 class TransitionRequest(BaseModel):
@@ -34,12 +40,15 @@ class TransitionRequest(BaseModel):
 
 class CommentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    body: Annotated[str, Field(min_length=1, max_length=100_000)]
+    body: Annotated[str, Field(min_length=1, max_length=100_000, pattern=NO_NUL)]
     public: bool = True
 
 
+PLAIN = frozenset({str, int, float, bool, type(None)})  # already JSON: most of a ticket's values
+
+
 def as_json(record: dict[str, Any]) -> Json:
-    return {k: json_value(v) for k, v in record.items()}
+    return {k: v if type(v) in PLAIN else json_value(v) for k, v in record.items()}
 
 
 def _time(name: str, value: str | None) -> dt.datetime | None:
@@ -47,23 +56,25 @@ def _time(name: str, value: str | None) -> dt.datetime | None:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
+        # In UTC here, as the database stores it: a time at the edge of year 1 or 9999 may not fit.
+        return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    except (ValueError, OverflowError):
         raise InvalidTicket(f"bad list parameter '{name}'", [{"field": name, "reason": "an ISO 8601 time"}]) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def ticket_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRouteHandler]:
     service = TicketService(compiled, engine)
     extra_filters = filterable_fields(compiled)
     dependencies = {"actor": Provide(actor_provider(compiled, engine), sync_to_thread=True)}
+    common: dict[str, Any] = {"sync_to_thread": True, "dependencies": dependencies, "tags": ["tickets"]}
 
-    @get("/api/v1/tickets", sync_to_thread=True, dependencies=dependencies, tags=["tickets"])
+    @get("/api/v1/tickets", **common)
     def list_route(
         actor: Who, request: Request[Any, Any, Any],
         type: FromQuery[str | None] = None, status: FromQuery[str | None] = None,
         status_category: FromQuery[str | None] = None, priority: FromQuery[str | None] = None,
-        assignee: FromQuery[str | None] = None, team: FromQuery[int | None] = None,
-        requester: FromQuery[int | None] = None, tag: FromQuery[list[str] | None] = None,
+        assignee: FromQuery[str | None] = None, team: KeyFilter = None,
+        requester: KeyFilter = None, tag: FromQuery[list[str] | None] = None,
         created_after: FromQuery[str | None] = None, created_before: FromQuery[str | None] = None,
         updated_after: FromQuery[str | None] = None, updated_before: FromQuery[str | None] = None,
         q: FromQuery[str | None] = None, sort: FromQuery[str] = "-created_at", cursor: FromQuery[str | None] = None,
@@ -83,32 +94,27 @@ def ticket_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRoute
         return {"items": [as_json(t) for t in page.items], "next_cursor": page.next_cursor, "total": page.total,
                 "total_is_estimate": page.total_is_estimate}
 
-    @get("/api/v1/tickets/{ticket_id:int}", sync_to_thread=True, dependencies=dependencies, tags=["tickets"])
+    @get("/api/v1/tickets/{ticket_id:int}", **common)
     def get_route(actor: Who, ticket_id: Id) -> Json:
         return as_json(service.get(actor, ticket_id))
 
-    @get("/api/v1/tickets/{ticket_id:int}/transitions", sync_to_thread=True, dependencies=dependencies,
-         tags=["tickets"])
+    @get("/api/v1/tickets/{ticket_id:int}/transitions", **common)
     def transitions_route(actor: Who, ticket_id: Id) -> list[Json]:
         return service.available_transitions(actor, ticket_id)
 
-    @post("/api/v1/tickets/{ticket_id:int}/transitions/{name:str}", sync_to_thread=True,
-          dependencies=dependencies, tags=["tickets"], status_code=200)
+    @post("/api/v1/tickets/{ticket_id:int}/transitions/{name:str}", status_code=200, responses=CONFLICT, **common)
     def transition_route(actor: Who, ticket_id: Id, name: FromPath[str], data: JSONBody[TransitionRequest]) -> Json:
         return as_json(service.transition(actor, ticket_id, name, data.version, data.fields))
 
-    @get("/api/v1/tickets/{ticket_id:int}/comments", sync_to_thread=True, dependencies=dependencies,
-         tags=["tickets"])
+    @get("/api/v1/tickets/{ticket_id:int}/comments", **common)
     def comments_route(actor: Who, ticket_id: Id) -> list[Json]:
         return [as_json(c) for c in service.list_comments(actor, ticket_id)]
 
-    @post("/api/v1/tickets/{ticket_id:int}/comments", sync_to_thread=True, dependencies=dependencies,
-          tags=["tickets"])
+    @post("/api/v1/tickets/{ticket_id:int}/comments", **common)
     def comment_route(actor: Who, ticket_id: Id, data: JSONBody[CommentRequest]) -> Json:
         return as_json(service.comment(actor, ticket_id, data.body, public=data.public))
 
-    @get("/api/v1/tickets/{ticket_id:int}/events", sync_to_thread=True, dependencies=dependencies,
-         tags=["tickets"])
+    @get("/api/v1/tickets/{ticket_id:int}/events", **common)
     def events_route(actor: Who, ticket_id: Id) -> list[Json]:
         return [as_json(e) for e in service.list_events(actor, ticket_id)]
 
@@ -148,5 +154,5 @@ def _typed_handlers(type_name: str, compiled: CompiledDesk, service: TicketServi
         post(base, name=f"create_{type_name}", operation_id=f"create_{type_name}", **common)(create),
         get(f"{base}/{{ticket_id:int}}", name=f"read_{type_name}", operation_id=f"read_{type_name}", **common)(read),
         patch(f"{base}/{{ticket_id:int}}", name=f"update_{type_name}", operation_id=f"update_{type_name}",
-              **common)(update),
+              responses=CONFLICT, **common)(update),
     ]

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from runtime.artifacts import migration_paths
 from runtime.compile.desk import CompiledDesk
 from runtime.db.guard import ensure_current
+from runtime.tickets.timed import run_timed_transitions
 
 log = logging.getLogger("tessera.worker")
 Handler = Callable[[CompiledDesk, sa.Connection, dict[str, Any]], None]
@@ -82,6 +83,7 @@ class Worker:
         log.info("worker started")
         while not self.stopping:
             self.run_due()
+            run_timed_transitions(self.compiled, self.engine)
             if once:
                 return
             time.sleep(self.poll_seconds)

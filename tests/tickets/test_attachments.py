@@ -282,7 +282,7 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
             None,
             "application/vnd.openxmlformats-officedocument.presentationml.presentation",
         ),
-        (gzip.compress(b"log line\n"), "a.log.gz", None, "application/gzip"),
+        (gzip.compress(b"log line\n", mtime=0), "a.log.gz", None, "application/gzip"),
         ("Grüße aus Köln\n".encode(), "a.txt", None, "text/plain; charset=utf-8"),
         (b"", "empty", None, "text/plain; charset=utf-8"),
         # Sniffing wins over the declared type.

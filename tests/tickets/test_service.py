@@ -134,3 +134,11 @@ def test_agents_see_their_teams_and_the_unrouted_queue(desk: SeededDesk) -> None
         desk.service.get(desk.agent("bea"), it_ticket)  # service desk team, bea is field service
     unrouted = desk.service.create(desk.agent("alex"), "it_support", {"title": "Who takes this?"})
     assert desk.service.get(desk.agent("bea"), int(unrouted["id"]))["title"] == "Who takes this?"
+
+
+def test_a_required_field_cannot_be_emptied_by_an_update(desk: SeededDesk) -> None:
+    bea = desk.agent("bea")
+    ticket = desk.service.create(bea, "equipment_maintenance", {"title": "Belt", "equipment": 1})
+    with pytest.raises(InvalidTicket) as caught:
+        desk.service.update(bea, int(ticket["id"]), {"version": 1, "equipment": None})
+    assert caught.value.errors == [{"field": "equipment", "reason": "required: it cannot be emptied"}]

@@ -186,6 +186,7 @@ CREATE TABLE tickets (
 	duplicate_of_id BIGINT, 
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	status_changed_at TIMESTAMP WITH TIME ZONE, 
 	first_response_at TIMESTAMP WITH TIME ZONE, 
 	resolved_at TIMESTAMP WITH TIME ZONE, 
 	closed_at TIMESTAMP WITH TIME ZONE, 
@@ -214,6 +215,8 @@ CREATE INDEX ix_tickets_location ON tickets (location);
 CREATE INDEX ix_tickets_requester_id ON tickets (requester_id);
 
 CREATE INDEX ix_tickets_status_category_priority ON tickets (status_category, priority);
+
+CREATE INDEX ix_tickets_status_status_changed_at ON tickets (status, status_changed_at);
 
 CREATE INDEX ix_tickets_team_id_status_category ON tickets (team_id, status_category);
 

@@ -1,0 +1,1 @@
+"""Requesters (contacts, organizations) and the desk's staff (agents, teams)."""
