@@ -1,21 +1,25 @@
 """How fast the ticket API answers when served as in production, next to a bare Litestar baseline.
 
-Run with ``.venv/bin/python bench/api.py`` (``--quick`` for a short run). Everything runs on 127.0.0.1:
+Run with ``.venv/bin/python bench/api.py`` (``--quick`` for a short run, about a minute). Everything runs
+on 127.0.0.1 and is stopped at the end, also on Ctrl-C or an error:
 
-1. a demo desk in a temporary SQLite file (``cli.py migrate`` and ``demo --no-serve``), an API token for
-   the agent ``alex`` (a supervisor in the service desk team, so the access rules apply), served by
-   ``cli.py serve --workers 2``;
+1. a demo desk in a temporary SQLite file (``cli.py migrate`` and ``demo --no-serve``) plus ``--small``
+   bulk-loaded tickets (default 100,000), an API token for the agent ``alex`` (a supervisor in the service
+   desk team, so the access rules apply), served by ``cli.py serve --workers 2``;
 2. the baseline, ``bench/baseline_app.py`` under ``uvicorn --workers 2``: a POST that validates the same
    body with a pydantic model and returns 201, and a GET returning a fixed ticket;
 3. a load generator in this process (asyncio streams, HTTP/1.1 keep-alive, one connection per unit of
-   concurrency) drives each benchmark for a fixed time after a warm-up: typed create, get by id, and the
-   open-tickets list (filter, sort, page of 50, total count) at concurrency 1, 16 and 64;
-4. a second database with ``--tickets`` (default 1,000,000) IT support tickets bulk-loaded with sqlite3
-   ``executemany``, served the same way, for the list's latency at concurrency 1 and 16.
+   concurrency) drives each benchmark for a fixed time after a warm-up: get by id, the open-tickets list
+   (filter, sort, page of 50, total count) and typed create, at concurrency 1, 16 and 64;
+4. a second database with ``--tickets`` (default 1,000,000) tickets, served the same way, for the list's
+   latency at concurrency 1 and 16.
 
-Prints one table: requests per second, median and 99th-percentile latency, errors (non-2xx answers and
-broken connections), the target, and the ratio to the baseline's throughput at the same concurrency. The
-generator's own CPU use is printed below it: near 100 % of a core it, not the server, would be the limit.
+Tickets are bulk-loaded with sqlite3 ``executemany`` (master and it_support rows over three years, recent
+ones mostly open, old ones closed, spread over teams, priorities and requesters). The table shows requests
+per second, median and 99th-percentile latency, errors (non-2xx answers and broken connections), the
+target, the ratio to the baseline's throughput at the same concurrency (creates to its POST, reads to its
+GET) and the CPU time the server's processes spent per request. Below it: the generator's own CPU use
+(near 100 % of a core it, not the server, would be the limit) and the machine's load average.
 """
 
 from __future__ import annotations
@@ -453,26 +457,26 @@ def visible_ids(database: Path, limit: int = 5000) -> list[int]:
             "LIMIT ?", (limit,))]
 
 
+def prepared_with_tickets(database: Path, count: int) -> str:
+    """A migrated and seeded desk with ``count`` bulk-loaded tickets; return alex's token."""
+    token = prepared_database(database)
+    print(f"bulk-loading {count:,} tickets into {database.name} …", flush=True)
+    seconds = bulk_load(database, count)
+    print(f"  loaded {count:,} tickets (+ it_support rows, indexes rebuilt) in {seconds:.1f} s "
+          f"({count / seconds:,.0f} tickets/s)", flush=True)
+    return token
+
+
 def measure(args: argparse.Namespace, scratch: Path, servers: Servers) -> list[Run]:
     warmup, duration = args.warmup, args.duration
     levels = (1, 16, 64)
-    runs: list[Run] = []
     database = scratch / "tessera.db"
-    token = prepared_database(database)
+    token = prepared_with_tickets(database, args.small)
     tessera, baseline = serve_tessera(servers, "tessera", database), serve_baseline(servers)
     print(f"tessera on {HOST}:{tessera.port}, baseline on {HOST}:{baseline.port}, {WORKERS} workers each; "
           f"{warmup:g} s warm-up + {duration:g} s per row", flush=True)
 
-    def creating(server: Server, auth: str | None) -> Callable[[int], bytes]:
-        return lambda n: request_bytes("POST", CREATE_PATH, server, auth, create_body(n))
-
-    creates, bare_creates = [], []
-    for level in levels:
-        creates.append(drive("create it_support", tessera, creating(tessera, token), level, warmup, duration))
-        bare_creates.append(drive("create, baseline", baseline, creating(baseline, None), level, warmup, duration))
-    runs += [judge(r, b, create=True) for r, b in zip(creates, bare_creates, strict=True)]
-    runs += [judge(b, None) for b in bare_creates]
-
+    # Reads first, so that they see the same table in every run: the creates add to it.
     ids = visible_ids(database)
     gets, bare_gets = [], []
     requests = [request_bytes("GET", f"/api/v1/tickets/{i}", tessera, token) for i in ids]
@@ -481,30 +485,30 @@ def measure(args: argparse.Namespace, scratch: Path, servers: Servers) -> list[R
         gets.append(drive("get by id", tessera, lambda n: requests[n % len(requests)], level, warmup, duration))
         bare_gets.append(drive("get, baseline", baseline, lambda n: bare_requests[n % len(bare_requests)], level,
                                warmup, duration))
-    runs += [judge(r, b) for r, b in zip(gets, bare_gets, strict=True)]
-    runs += [judge(b, None) for b in bare_gets]
-
-    with contextlib.closing(sqlite3.connect(database)) as connection:
-        small = connection.execute("SELECT count(*) FROM tickets").fetchone()[0]
     listing = request_bytes("GET", LIST_PATH, tessera, token)
-    for level, bare in zip(levels, bare_gets, strict=True):
-        runs.append(judge(drive(f"list open, {small:,} tickets", tessera, lambda _: listing, level, warmup, duration),
-                          bare))
+    lists = [judge(drive(f"list open, {args.small:,} tickets", tessera, lambda _: listing, level, warmup, duration),
+                   bare) for level, bare in zip(levels, bare_gets, strict=True)]
+
+    def creating(server: Server, auth: str | None) -> Callable[[int], bytes]:
+        return lambda n: request_bytes("POST", CREATE_PATH, server, auth, create_body(n))
+
+    creates, bare_creates = [], []
+    for level in levels:
+        creates.append(drive("create it_support", tessera, creating(tessera, token), level, warmup, duration))
+        bare_creates.append(drive("create, baseline", baseline, creating(baseline, None), level, warmup, duration))
     servers.stop_all()
 
     large = scratch / "large.db"
-    large_token = prepared_database(large)
-    print(f"bulk-loading {args.tickets:,} tickets …", flush=True)
-    seconds = bulk_load(large, args.tickets)
-    print(f"  loaded {args.tickets:,} tickets (+ it_support rows, indexes rebuilt) in {seconds:.1f} s "
-          f"({args.tickets / seconds:,.0f} tickets/s)", flush=True)
+    large_token = prepared_with_tickets(large, args.tickets)
     served = serve_tessera(servers, "tessera-large", large)
     large_listing = request_bytes("GET", LIST_PATH, served, large_token)
-    for level, bare in zip(levels[:2], bare_gets, strict=False):
-        run = drive(f"list open, {args.tickets:,} tickets", served, lambda _: large_listing, level, warmup, duration)
-        runs.append(judge(run, bare, large_list=True))
+    large_lists = [judge(drive(f"list open, {args.tickets:,} tickets", served, lambda _: large_listing, level, warmup,
+                               duration), bare, large_list=True)
+                   for level, bare in zip(levels[:2], bare_gets, strict=False)]
     servers.stop_all()
-    return runs
+    return [*(judge(r, b, create=True) for r, b in zip(creates, bare_creates, strict=True)),
+            *(judge(b, None) for b in bare_creates), *(judge(r, b) for r, b in zip(gets, bare_gets, strict=True)),
+            *(judge(b, None) for b in bare_gets), *lists, *large_lists]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -513,10 +517,13 @@ def main(argv: list[str] | None = None) -> int:
     options.add_argument("--duration", type=float, help="measured seconds per row (default 5, quick 1.5)")
     options.add_argument("--warmup", type=float, help="unmeasured seconds before each row (default 1, quick 0.5)")
     options.add_argument("--tickets", type=int, help="tickets in the large table (default 1,000,000, quick 100,000)")
+    options.add_argument("--small", type=int, help="tickets loaded for the other rows (default a tenth of --tickets, "
+                                                   "at least 10,000)")
     args = options.parse_args(argv)
     args.duration = args.duration or (1.5 if args.quick else 5.0)
     args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
     args.tickets = args.tickets or (100_000 if args.quick else 1_000_000)
+    args.small = args.small or max(10_000, args.tickets // 10)
 
     def terminate(_signal: int, _frame: FrameType | None) -> None:
         raise SystemExit(130)

@@ -73,13 +73,17 @@ class TicketService:
         workflow = self.compiled.workflow_for(type_name)
         now = _now()
         master, own = split(self.compiled, type_name, values)
-        with _integrity_as_invalid(), write_transaction(self.engine) as connection:
+        # The reads come before the write transaction: on SQLite it holds the one write lock, so every statement
+        # inside it limits how many tickets per second all processes together can create.
+        with self.engine.connect() as connection:
             check_relations(connection, self.compiled, type_name, values)
+            organization_id = self._organization(connection, values.get("requester_id"))
+        with _integrity_as_invalid(), write_transaction(self.engine) as connection:
             master |= {
                 "number": next_number(connection, self.compiled.table("ticket_counters"), ticket_type.number_prefix),
                 "type": type_name, "status": workflow.initial, "status_category": workflow.categories[workflow.initial],
                 "source": channel if channel in ("form", "email", "api", "webhook", "manual") else "api",
-                "organization_id": self._organization(connection, values.get("requester_id")),
+                "organization_id": organization_id,
                 "created_at": now, "updated_at": now, "status_changed_at": now, "version": 1,
             }
             ticket_id = connection.execute(self._insert_ticket, master).scalar_one()
