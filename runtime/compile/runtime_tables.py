@@ -30,7 +30,7 @@ def add_people(md: sa.MetaData) -> None:
     sa.Table("contacts", md, _id(), sa.Column("email", sa.String(320), unique=True),
              sa.Column("name", sa.String(200)), sa.Column("phone", sa.String(40)),
              sa.Column("language", sa.String(16)), _fk("organization_id", "organizations"),
-             sa.Column("bounced_at", TS),
+             sa.Column("bounced_at", TS), sa.Column("password_hash", sa.String(255)),
              # Requesters see their organization's tickets only when this is set for them.
              sa.Column("sees_organization_tickets", sa.Boolean(create_constraint=False)), *_stamps())
     sa.Table("teams", md, _id(), sa.Column("name", sa.String(64), nullable=False, unique=True),
@@ -109,6 +109,12 @@ def add_operations(md: sa.MetaData) -> None:
              sa.Column("label", sa.String(200), nullable=False), sa.Column("created_at", TS, nullable=False),
              sa.Column("scopes", Json()), sa.Column("expires_at", TS),
              sa.Column("last_used_at", TS), sa.Column("revoked_at", TS))
+    # A signed-in browser: only the SHA-256 of the cookie's secret is kept, as for API tokens.
+    sa.Table("web_sessions", md, _id(), sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+             _fk("agent_id", "agents", ondelete="CASCADE"), _fk("contact_id", "contacts", ondelete="CASCADE"),
+             sa.Column("csrf_token", sa.String(64), nullable=False), sa.Column("created_at", TS, nullable=False),
+             sa.Column("last_seen_at", TS, nullable=False), sa.Column("expires_at", TS, nullable=False),
+             sa.Column("revoked_at", TS), sa.Column("user_agent", sa.String(300)))
     sa.Table("jobs", md, _id(), sa.Column("kind", sa.String(32), nullable=False),
              sa.Column("payload", Json(), nullable=False), sa.Column("run_at", TS, nullable=False),
              sa.Column("attempts", sa.Integer(), nullable=False), sa.Column("locked_until", TS),

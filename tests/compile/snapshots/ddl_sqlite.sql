@@ -112,6 +112,7 @@ CREATE TABLE contacts (
 	language VARCHAR(16), 
 	organization_id INTEGER, 
 	bounced_at DATETIME, 
+	password_hash VARCHAR(255), 
 	sees_organization_tickets BOOLEAN, 
 	created_at DATETIME NOT NULL, 
 	updated_at DATETIME NOT NULL, 
@@ -223,6 +224,27 @@ CREATE INDEX ix_tickets_team_id_status_category ON tickets (team_id, status_cate
 CREATE INDEX ix_tickets_type_status ON tickets (type, status);
 
 CREATE INDEX ix_tickets_updated_at ON tickets (updated_at);
+
+CREATE TABLE web_sessions (
+	id INTEGER NOT NULL, 
+	secret_hash VARCHAR(64) NOT NULL, 
+	agent_id INTEGER, 
+	contact_id INTEGER, 
+	csrf_token VARCHAR(64) NOT NULL, 
+	created_at DATETIME NOT NULL, 
+	last_seen_at DATETIME NOT NULL, 
+	expires_at DATETIME NOT NULL, 
+	revoked_at DATETIME, 
+	user_agent VARCHAR(300), 
+	CONSTRAINT pk_web_sessions PRIMARY KEY (id), 
+	CONSTRAINT uq_web_sessions_secret_hash UNIQUE (secret_hash), 
+	CONSTRAINT fk_web_sessions_agent_id_agents FOREIGN KEY(agent_id) REFERENCES agents (id) ON DELETE CASCADE, 
+	CONSTRAINT fk_web_sessions_contact_id_contacts FOREIGN KEY(contact_id) REFERENCES contacts (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_web_sessions_agent_id ON web_sessions (agent_id);
+
+CREATE INDEX ix_web_sessions_contact_id ON web_sessions (contact_id);
 
 CREATE TABLE ai_decisions (
 	id INTEGER NOT NULL, 
