@@ -276,29 +276,30 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_agent_set_password(args: argparse.Namespace) -> int:
-    from runtime.auth.passwords import set_agent_password
+def cmd_set_password(args: argparse.Namespace) -> int:
+    from runtime.auth.accounts import set_password
 
+    kind = "agent" if args.command == "agent" else "contact"
     if sys.stdin.isatty():
         import getpass
 
-        plain = getpass.getpass(f"New password for {args.username}: ")
+        plain = getpass.getpass(f"New password for {args.login}: ")
     else:
         plain = sys.stdin.readline().rstrip("\r\n")
     compiled = compiled_desk(args)
     with current_engine(args, compiled).begin() as connection:
         try:
-            found = set_agent_password(connection, compiled, args.username, plain)
+            found = set_password(connection, compiled, kind, args.login, plain)
         except ValueError as exc:
             return refuse(str(exc))
     if not found:
-        return refuse(f"no agent with username {args.username!r}")
-    print(f"password set for {args.username}")
+        return refuse(f"no {kind} with {'username' if kind == 'agent' else 'email'} {args.login!r}")
+    print(f"password set for {args.login}; their sessions are signed out")
     return 0
 
 
 def add_auth_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``token create|list|revoke`` and ``agent set-password``: two-level commands, hence apart."""
+    """``token create|list|revoke`` and ``agent|contact set-password``: two-level commands, hence apart."""
     text = "issue, list and revoke API tokens"
     token = sub.add_parser("token", help=text, description=text).add_subparsers(dest="action", required=True)
     create = token.add_parser("create", help="issue a token (shown once)")
@@ -314,11 +315,13 @@ def add_auth_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     revoke = token.add_parser("revoke", help="revoke a token for good")
     revoke.set_defaults(handler=cmd_token_revoke)
     revoke.add_argument("id", type=int, metavar="ID")
-    text = "manage agents' sign-in"
-    agent = sub.add_parser("agent", help=text, description=text).add_subparsers(dest="action", required=True)
-    password = agent.add_parser("set-password", help="set a password, read from stdin (one line) or the terminal")
-    password.set_defaults(handler=cmd_agent_set_password)
-    password.add_argument("username", metavar="USERNAME")
+    for kind, login in (("agent", "USERNAME"), ("contact", "EMAIL")):
+        text = f"manage {'agents' if kind == 'agent' else 'requesters'}' sign-in"
+        people = sub.add_parser(kind, help=text, description=text).add_subparsers(dest="action", required=True)
+        password = people.add_parser("set-password",
+                                     help="set a password, read from stdin (one line) or the terminal")
+        password.set_defaults(handler=cmd_set_password)
+        password.add_argument("login", metavar=login)
 
 
 def parser() -> argparse.ArgumentParser:

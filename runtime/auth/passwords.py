@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-
-from runtime.compile.desk import CompiledDesk
 
 MIN_LENGTH = 10
 # argon2-cffi's defaults follow RFC 9106; raising them later makes needs_rehash flag the old hashes.
@@ -40,12 +35,3 @@ def needs_rehash(hashed: str) -> bool:
         return _HASHER.check_needs_rehash(hashed)
     except InvalidHashError:
         return True
-
-
-def set_agent_password(connection: sa.Connection, compiled: CompiledDesk, username: str, plain: str) -> bool:
-    """Store a new password for ``username``; False when there is no such agent."""
-    agents = compiled.table("agents")
-    hashed = hash_password(plain)
-    result = connection.execute(sa.update(agents).where(agents.c.username == username)
-                                .values(password_hash=hashed, updated_at=dt.datetime.now(dt.UTC)))
-    return result.rowcount == 1

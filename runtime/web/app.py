@@ -26,11 +26,13 @@ from runtime.web.definitions import type_view
 from runtime.web.people_api import people_handlers
 from runtime.web.problems import HANDLERS, problem_responses
 from runtime.web.relations_api import relation_handlers
+from runtime.web.sessions_api import session_handlers
 from runtime.web.tickets_api import ticket_handlers
 
 TEMPLATES = Path(__file__).with_name("templates")
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 BEARER = "BearerToken"
+SESSION = "SessionCookie"
 
 
 def tessera_version() -> str:
@@ -47,12 +49,15 @@ def openapi_config(compiled: CompiledDesk) -> OpenAPIConfig:
     bearer = SecurityScheme(type="http", scheme="bearer",
                             description="An API token from `python cli.py token`, sent as 'Authorization: Bearer "
                                         "<token>'; reading needs the scope tickets:read, writing tickets:write")
+    session = SecurityScheme(type="apiKey", name="tessera_session", security_scheme_in="cookie",
+                             description="The cookie set by POST /api/v1/auth/login; requests other than GET "
+                                         "must also send the session's CSRF token in the X-CSRF-Token header")
     return OpenAPIConfig(
         title=f"Tessera: {compiled.definitions.project.name}", version=tessera_version(),
         description="The ticket API of this desk, compiled from its definitions: one typed create, read and "
                     "update per ticket type, shared routes for lists, transitions, comments and the audit "
                     "trail. Errors are RFC 9457 problem details (application/problem+json).",
-        components=Components(security_schemes={BEARER: bearer}),
+        components=Components(security_schemes={BEARER: bearer, SESSION: session}),
     )
 
 
@@ -64,7 +69,7 @@ def documented(handlers: list[HTTPRouteHandler]) -> list[HTTPRouteHandler]:
     for handler in handlers:
         if "actor" in (handler.dependencies or {}):
             statuses = [400, 401, 403, 422, *([404] if any("{" in path for path in handler.paths) else [])]
-            handler.security = handler.security or [{BEARER: []}]
+            handler.security = handler.security or [{BEARER: []}, {SESSION: []}]
             handler.responses = dict(sorted({**problem_responses(*statuses), **(handler.responses or {})}.items()))
     return handlers
 
@@ -118,6 +123,7 @@ def create_app(compiled: CompiledDesk, engine: sa.Engine, *, check_database: boo
 
     return Litestar(
         route_handlers=[healthz, list_types, type_schema, home, *(schema_of(t.name) for t in desk.types),
+                        *session_handlers(compiled, engine),
                         *documented([*ticket_handlers(compiled, engine), *relation_handlers(compiled, engine),
                                      *people_handlers(compiled, engine)])],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),

@@ -1,76 +1,168 @@
-"""Who is calling the API: a bearer token, checked for revocation, expiry and the scope the route needs."""
+"""Who is calling the API: a bearer token (scripts, integrations) or a signed-in browser's session cookie,
+checked for revocation and expiry, the scope the route needs and, for a cookie, the CSRF token."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import time
+import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
-from runtime.auth.tokens import TokenGrant, authenticate
+from runtime.auth.sessions import SessionGrant, find_session
+from runtime.auth.tokens import ADMIN, PEOPLE_READ, TICKETS_READ, TICKETS_WRITE, authenticate
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
-from runtime.tickets.actors import Actor, agent_actor
+from runtime.tickets.actors import Actor, agent_actor, contact_actor
 from runtime.tickets.errors import Forbidden
 
-# How long a process reuses a token's grant and its agent (roles, teams) instead of reading them for every request,
-# where those lookups cost about as much as the rest of a simple request: revoking or expiring a token, deactivating
-# an agent or changing their roles or teams takes effect within this time.
+# How long a process reuses a credential's grant and its actor (roles, teams) instead of reading them for every
+# request, where those lookups cost about as much as the rest of a simple request: revoking or expiring a token,
+# deactivating an agent or changing their roles or teams takes effect within this time in other processes.
+# Signing out takes effect at once in the process that served it.
 ACTOR_TTL = 5.0  # seconds
-ACTOR_CACHE_SIZE = 10_000  # tokens per process; the cache starts over when full
+ACTOR_CACHE_SIZE = 10_000  # credentials per process; the cache starts over when full
+SESSION_COOKIE = "tessera_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def actor_provider(compiled: CompiledDesk, engine: sa.Engine,
-                   scope_prefix: str = "tickets") -> Callable[[Request[Any, Any, Any]], Actor]:
-    """A dependency giving the calling agent, or refusing with 401/403 problem details; reads need the
-    ``<prefix>:read`` scope and writes ``<prefix>:write`` (``admin`` grants both)."""
-    # SHA-256 of a token → (valid until, on time.monotonic(), its grant, its agent); the token itself is not kept.
-    cache: dict[str, tuple[float, TokenGrant, Actor]] = {}
+@dataclass(frozen=True)
+class Grant:
+    """What a credential allows, whichever kind it is."""
 
-    def check_scope(request: Request[Any, Any, Any], grant: TokenGrant) -> None:
-        needed = f"{scope_prefix}:{'read' if request.method in ('GET', 'HEAD', 'OPTIONS') else 'write'}"
-        if needed not in grant.scopes and "admin" not in grant.scopes:
-            msg = f"the token lacks the scope {needed}"
-            raise PermissionDeniedException(msg)
+    scopes: frozenset[str]
+    csrf_token: str | None = None  # set for sessions: unsafe requests must echo it
 
-    def provide_actor(request: Request[Any, Any, Any]) -> Actor:
+
+def session_scopes(actor: Actor) -> frozenset[str]:
+    """A browser session may do what its person may: requesters work on tickets only (the access rules in the
+    service say which); agents also read people; administrators do everything."""
+    if actor.kind == "contact":
+        return frozenset({TICKETS_READ, TICKETS_WRITE})
+    if actor.has("admin"):
+        return frozenset({ADMIN})
+    return frozenset({TICKETS_READ, TICKETS_WRITE, PEOPLE_READ})
+
+
+class Credentials:
+    """Resolves requests to actors, with the short-lived per-process cache; one per app."""
+
+    def __init__(self, compiled: CompiledDesk, engine: sa.Engine) -> None:
+        self.compiled, self.engine = compiled, engine
+        # "t:" or "s:" + SHA-256 of the secret → (valid until, on time.monotonic(), grant, actor).
+        self._cache: dict[str, tuple[float, Grant, Actor]] = {}
+
+    def resolve(self, request: Request[Any, Any, Any]) -> tuple[Grant, Actor]:
         header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            msg = "send an API token as 'Authorization: Bearer <token>'"
-            raise NotAuthorizedException(msg, headers={"WWW-Authenticate": "Bearer"})
-        key, now = hashlib.sha256(token.strip().encode()).hexdigest(), time.monotonic()
-        cached = cache.get(key)
-        if cached is not None and cached[0] > now:
-            check_scope(request, cached[1])
-            return cached[2]
-        grant, actor = lookup(request, token)
-        if len(cache) >= ACTOR_CACHE_SIZE:
-            cache.clear()
-        cache[key] = (now + ACTOR_TTL, grant, actor)
-        return actor
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                msg = "send an API token as 'Authorization: Bearer <token>'"
+                raise NotAuthorizedException(msg, headers={"WWW-Authenticate": "Bearer"})
+            return self._cached("t:", token.strip(), self._token)
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            grant, actor = self._cached("s:", cookie, self._session)
+            if request.method not in SAFE_METHODS:
+                sent = request.headers.get(CSRF_HEADER, "")
+                if not sent or grant.csrf_token is None or not hmac.compare_digest(sent, grant.csrf_token):
+                    msg = f"a signed-in browser must send its CSRF token in the {CSRF_HEADER} header"
+                    raise PermissionDeniedException(msg)
+            return grant, actor
+        msg = "send an API token as 'Authorization: Bearer <token>', or sign in at /api/v1/auth/login"
+        raise NotAuthorizedException(msg, headers={"WWW-Authenticate": "Bearer"})
 
-    def lookup(request: Request[Any, Any, Any], token: str) -> tuple[TokenGrant, Actor]:
+    def forget(self, kind: str, secret: str) -> None:
+        self._cache.pop(kind + hashlib.sha256(secret.encode()).hexdigest(), None)
+
+    def _cached(self, kind: str, secret: str, lookup: Callable[[str], tuple[Grant, Actor]]) -> tuple[Grant, Actor]:
+        key, now = kind + hashlib.sha256(secret.encode()).hexdigest(), time.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1], cached[2]
+        grant, actor = lookup(secret)
+        if len(self._cache) >= ACTOR_CACHE_SIZE:
+            self._cache.clear()
+        self._cache[key] = (now + ACTOR_TTL, grant, actor)
+        return grant, actor
+
+    def _token(self, token: str) -> tuple[Grant, Actor]:
         try:
-            with engine.begin() as connection:
-                grant = authenticate(connection, compiled, token.strip())
+            with self.engine.begin() as connection:
+                found = authenticate(connection, self.compiled, token)
         except sa.exc.OperationalError:
             # On SQLite the once-a-minute last_used_at stamp can lose the race for the write lock when
             # it follows a read in a deferred transaction; retry once in a transaction that writes.
-            with write_transaction(engine) as connection:
-                grant = authenticate(connection, compiled, token.strip())
-        with engine.connect() as connection:
-            if grant is None:
-                msg = "the token is unknown, revoked or expired"
-                raise NotAuthorizedException(msg, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-            check_scope(request, grant)
+            with write_transaction(self.engine) as connection:
+                found = authenticate(connection, self.compiled, token)
+        if found is None:
+            msg = "the token is unknown, revoked or expired"
+            raise NotAuthorizedException(msg, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        with self.engine.connect() as connection:
             try:
-                return grant, agent_actor(connection, compiled, grant.agent_id)
+                return Grant(found.scopes), agent_actor(connection, self.compiled, found.agent_id)
             except Forbidden as exc:
                 raise PermissionDeniedException(exc.detail) from None
+
+    def session(self, secret: str) -> tuple[SessionGrant, Actor] | None:
+        """The live session behind a cookie and its person, read afresh (no cache); None when signed out."""
+        try:
+            with self.engine.begin() as connection:
+                found = find_session(connection, self.compiled, secret)
+        except sa.exc.OperationalError:
+            with write_transaction(self.engine) as connection:
+                found = find_session(connection, self.compiled, secret)
+        if found is None:
+            return None
+        with self.engine.connect() as connection:
+            try:
+                if found.principal.kind == "agent":
+                    return found, agent_actor(connection, self.compiled, found.principal.id)
+                return found, contact_actor(connection, self.compiled, found.principal.id)
+            except Forbidden:
+                return None
+
+    def _session(self, secret: str) -> tuple[Grant, Actor]:
+        found = self.session(secret)
+        if found is None:
+            msg = "the session has ended or expired; sign in again at /api/v1/auth/login"
+            raise NotAuthorizedException(msg, headers={"WWW-Authenticate": "Bearer"})
+        session, actor = found
+        return Grant(session_scopes(actor), session.csrf_token), actor
+
+
+_SHARED: weakref.WeakKeyDictionary[sa.Engine, Credentials] = weakref.WeakKeyDictionary()
+
+
+def credentials_for(compiled: CompiledDesk, engine: sa.Engine) -> Credentials:
+    """The one ``Credentials`` of an app's engine, shared by all its routes, so that signing out clears the
+    cache that every route reads."""
+    found = _SHARED.get(engine)
+    if found is None or found.compiled is not compiled:
+        found = _SHARED[engine] = Credentials(compiled, engine)
+    return found
+
+
+def actor_provider(compiled: CompiledDesk, engine: sa.Engine, scope_prefix: str = "tickets",
+                   credentials: Credentials | None = None) -> Callable[[Request[Any, Any, Any]], Actor]:
+    """A dependency giving the caller, or refusing with 401/403 problem details; reads need the
+    ``<prefix>:read`` scope and writes ``<prefix>:write`` (``admin`` grants both)."""
+    credentials = credentials or credentials_for(compiled, engine)
+
+    def provide_actor(request: Request[Any, Any, Any]) -> Actor:
+        grant, actor = credentials.resolve(request)
+        needed = f"{scope_prefix}:{'read' if request.method in SAFE_METHODS else 'write'}"
+        if needed not in grant.scopes and ADMIN not in grant.scopes:
+            what = "the token" if grant.csrf_token is None else "a browser session of this person"
+            msg = f"{what} lacks the scope {needed}"
+            raise PermissionDeniedException(msg)
+        return actor
 
     return provide_actor

@@ -74,11 +74,12 @@ def _title(status: int) -> str:
 
 _DESCRIPTIONS = {
     400: "The request is malformed: not JSON, or a parameter of the wrong type",
-    401: "No API token, or an unknown, revoked or expired one",
-    403: "The token lacks the scope, or the agent the permission",
+    401: "No API token or session, or an unknown, revoked or expired one; or a wrong password",
+    403: "The credential lacks the scope, the person the permission, or a browser write its CSRF token",
     404: "No such ticket or type, or one the caller may not see",
     409: "The version is stale, or the transition is not allowed now",
     422: "The data break the type's rules; `errors` names each field",
+    429: "Too many failed sign-ins; Retry-After says when to try again",
 }
 
 HANDLERS: dict[int | type[Exception], Any] = {

@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from runtime.auth.passwords import hash_password, needs_rehash, set_agent_password, verify_password
+from runtime.auth.accounts import set_password
+from runtime.auth.passwords import hash_password, needs_rehash, verify_password
 from tests.auth import auth_desk
 
 GOOD = "correct horse battery"
@@ -54,7 +55,7 @@ def test_setting_an_agents_password_stores_a_verifiable_hash(tmp_path: Path, dat
     desk.add_agent("alex")
     agents = desk.compiled.table("agents")
     with desk.engine.begin() as connection:
-        assert set_agent_password(connection, desk.compiled, "alex", GOOD)
-        assert not set_agent_password(connection, desk.compiled, "nobody", GOOD)
+        assert set_password(connection, desk.compiled, "agent", "alex", GOOD)
+        assert not set_password(connection, desk.compiled, "agent", "nobody", GOOD)
         stored = connection.execute(sa.select(agents.c.password_hash).where(agents.c.username == "alex")).scalar_one()
     assert verify_password(stored, GOOD)
