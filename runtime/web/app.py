@@ -26,13 +26,13 @@ from runtime.web.definitions import type_view
 from runtime.web.people_api import people_handlers
 from runtime.web.problems import HANDLERS, problem_responses
 from runtime.web.relations_api import relation_handlers
-from runtime.web.sessions_api import session_handlers
+from runtime.web.sessions_api import SESSION_SCHEME, session_handlers
 from runtime.web.tickets_api import ticket_handlers
 
 TEMPLATES = Path(__file__).with_name("templates")
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 BEARER = "BearerToken"
-SESSION = "SessionCookie"
+SESSION = SESSION_SCHEME
 
 
 def tessera_version() -> str:

@@ -25,6 +25,8 @@ from runtime.tickets.actors import Actor
 from runtime.web.auth import CSRF_HEADER, SESSION_COOKIE, Credentials, credentials_for, session_scopes
 from runtime.web.problems import problem, problem_responses
 
+SESSION_SCHEME = "SessionCookie"  # its OpenAPI security scheme, declared by the app
+
 
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -85,7 +87,8 @@ def session_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRout
         return Response(_view(found[1], grant.csrf_token, grant.expires_at), status_code=200,
                         cookies=[_cookie(request, secret, int(ABSOLUTE_TIMEOUT.total_seconds()))])
 
-    @get("/api/v1/auth/session", tags=["auth"], sync_to_thread=True, responses=problem_responses(401))
+    @get("/api/v1/auth/session", tags=["auth"], sync_to_thread=True, responses=problem_responses(401),
+         security=[{SESSION_SCHEME: []}])
     def current(request: Request[Any, Any, Any]) -> SessionOut:
         """Who is signed in with this browser, and the session's CSRF token."""
         secret = request.cookies.get(SESSION_COOKIE, "")
@@ -95,9 +98,9 @@ def session_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRout
             raise NotAuthorizedException(msg)
         return _view(found[1], found[0].csrf_token, found[0].expires_at)
 
-    @post("/api/v1/auth/logout", tags=["auth"], sync_to_thread=True, status_code=204,
-          responses=problem_responses(401, 403))
-    def logout(request: Request[Any, Any, Any]) -> Response[None]:
+    @post("/api/v1/auth/logout", tags=["auth"], sync_to_thread=True, status_code=200,
+          responses=problem_responses(401, 403), security=[{SESSION_SCHEME: []}])
+    def logout(request: Request[Any, Any, Any]) -> Response[dict[str, bool]]:
         """End this browser's session (the CSRF token is required, so another site cannot sign you out)."""
         secret = request.cookies.get(SESSION_COOKIE, "")
         if not secret:
@@ -107,6 +110,6 @@ def session_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRout
         with write_transaction(engine) as connection:
             end_session(connection, compiled, secret)
         credentials.forget("s:", secret)
-        return Response(None, status_code=204, cookies=[_cookie(request, "", 0)])
+        return Response({"signed_out": True}, status_code=200, cookies=[_cookie(request, "", 0)])
 
     return [login, current, logout]

@@ -50,8 +50,8 @@ def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
 
 
 def is_public(path: str) -> bool:
-    """The health check and the definitions are open; everything else needs a token."""
-    return path == "/healthz" or path == "/api/v1/types" or path.endswith("/schema")
+    """The health check, the definitions and signing in are open; everything else needs a credential."""
+    return path in ("/healthz", "/api/v1/types", "/api/v1/auth/login") or path.endswith("/schema")
 
 
 def test_the_served_document_is_the_committed_one(document: dict[str, Any]) -> None:
@@ -88,13 +88,18 @@ def test_every_shipped_type_has_its_create_and_update_model(document: dict[str, 
     assert "version" in schemas["ItSupportUpdate"]["required"]
 
 
-def test_every_route_but_the_public_ones_needs_a_bearer_token(document: dict[str, Any]) -> None:
-    assert document["components"]["securitySchemes"]["BearerToken"]["type"] == "http"
-    assert document["components"]["securitySchemes"]["BearerToken"]["scheme"] == "bearer"
+def test_every_route_but_the_public_ones_needs_a_token_or_a_session(document: dict[str, Any]) -> None:
+    schemes = document["components"]["securitySchemes"]
+    assert (schemes["BearerToken"]["type"], schemes["BearerToken"]["scheme"]) == ("http", "bearer")
+    assert (schemes["SessionCookie"]["type"], schemes["SessionCookie"]["in"]) == ("apiKey", "cookie")
+    assert schemes["SessionCookie"]["name"] == "tessera_session"
     guarded = [(path, method, op) for path, method, op in operations(document) if not is_public(path)]
     assert sum(path.startswith(("/api/v1/tickets", "/api/v1/types/")) for path, _, _ in guarded) >= 7 + 3 * 4
     for path, method, operation in guarded:
-        assert operation.get("security") == [{"BearerToken": []}], f"{method.upper()} {path}"
+        if path.startswith("/api/v1/auth/"):
+            assert operation.get("security") == [{"SessionCookie": []}], f"{method.upper()} {path}"
+            continue
+        assert operation.get("security") == [{"BearerToken": []}, {"SessionCookie": []}], f"{method.upper()} {path}"
         assert {"400", "401", "403", "422"} <= set(operation["responses"]), f"{method.upper()} {path}"
     for path, method, operation in operations(document):
         if is_public(path):
