@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from runtime.db.search import searched
 from runtime.db.snapshot import describe_type
 
 Entry = dict[str, Any]
@@ -19,7 +20,8 @@ class Change:
     """One step of a migration; ``destructive`` ones need ``--allow-destructive``."""
 
     # create_table, drop_table, rename_table, add_column, drop_column, rename_column, alter_type, alter_nullable,
-    # change_foreign_key, make_required, options, add_index, drop_index, add_unique or drop_unique
+    # change_foreign_key, make_required, options, add_index, drop_index, add_unique, drop_unique, add_search
+    # or drop_search (the full-text index over a table's searched columns)
     op: str
     table: str
     name: str = ""
@@ -31,7 +33,7 @@ class Change:
 
     def describe(self) -> str:
         mark = "!" if self.destructive else "+" if self.op in ("create_table", "add_column", "add_index",
-                                                                "add_unique") else "~"
+                                                                "add_unique", "add_search") else "~"
         return f"{mark} {self._text()}" + (f" — {self.note}" if self.note else "")
 
     def _text(self) -> str:
@@ -66,6 +68,10 @@ class Change:
                 return f"drop index {self.name}"
             case "add_unique":
                 return f"add unique constraint {self.name} ({', '.join(self.new)})"
+            case "add_search":
+                return f"create full-text index on {self.table} ({', '.join(self.new)})"
+            case "drop_search":
+                return f"drop full-text index on {self.table}"
             case _:
                 return f"drop unique constraint {self.name}"
 
@@ -147,7 +153,16 @@ def _table_changes(table: str, old: Entry, new: Entry) -> list[Change]:
     for uq, cols in new["uniques"].items():
         if old["uniques"].get(uq) != cols:
             changes.append(Change("add_unique", table, uq, new=cols))
-    return changes
+    return changes + _search_changes(table, old, new)
+
+
+def _search_changes(table: str, old: Entry | None, new: Entry | None) -> list[Change]:
+    """The index is derived from the rows, so replacing it loses nothing: never destructive."""
+    before, after = searched(old or {}), searched(new or {})
+    if before == after:
+        return []
+    return ([Change("drop_search", table, old=before)] if before else []) + (
+        [Change("add_search", table, new=after)] if after else [])
 
 
 def diff(old: Entry, new: Entry) -> list[Change]:
@@ -161,9 +176,10 @@ def diff(old: Entry, new: Entry) -> list[Change]:
             old_tables[name] = old_tables.pop(source)
     for name, entry in new_tables.items():
         if name not in old_tables:
-            changes.append(Change("create_table", name, new=entry))
+            changes += [Change("create_table", name, new=entry), *_search_changes(name, None, entry)]
         else:
             changes += _table_changes(name, old_tables[name], entry)
-    changes += [Change("drop_table", name, old=entry, destructive=True)
-                for name, entry in reversed(old_tables.items()) if name not in new_tables]
+    for name, entry in reversed(old_tables.items()):
+        if name not in new_tables:
+            changes += [*_search_changes(name, entry, None), Change("drop_table", name, old=entry, destructive=True)]
     return changes

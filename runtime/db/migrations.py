@@ -53,7 +53,7 @@ def pending_changes(paths: Paths, schema: dict[str, Any]) -> list[Change]:
 
 
 def _title(changes: list[Change]) -> str:
-    if all(c.op == "create_table" for c in changes) and any(c.table == "tickets" for c in changes):
+    if all(c.op in ("create_table", "add_search") for c in changes) and any(c.table == "tickets" for c in changes):
         return "Create the desk's tables"
     first = changes[0].describe()[2:].split(" — ")[0]
     more = f" and {len(changes) - 1} more change{'s' if len(changes) > 2 else ''}" if len(changes) > 1 else ""

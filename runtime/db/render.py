@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from runtime.db import search
 from runtime.db.diff import Change
 from runtime.db.naming import short_name
 
@@ -100,7 +101,7 @@ class Revision:
         # Once restored, the archive is dropped so that upgrading again can archive afresh.
         self.down.append("\n".join([*restore.up, f"    op.execute({refill!r})", f"    op.drop_table({archive!r})"]))
 
-    def batch(self, table: str, entry: Entry, changes: list[Change]) -> None:
+    def batch(self, table: str, entry: Entry, changes: list[Change], kept_search: search.Columns) -> None:
         """Column and index changes on one existing table, in a batch so that SQLite can apply them.
 
         SQLite's batch rebuild cannot alter a column renamed earlier in the same batch, so type changes
@@ -158,6 +159,8 @@ class Revision:
             self.up.append(f"    op.execute({copy!r})")
         if up:
             self.up.append(_batch_block(table, up))
+            if kept_search:
+                self.up.append(_refresh_triggers(table, kept_search))
         for name, value in backfills:
             if value is not None and value not in ("today", "now"):
                 fill = f"UPDATE {table} SET {name} = {sql_literal(value)} WHERE {name} IS NULL"
@@ -168,7 +171,25 @@ class Revision:
             restore += [f"    op.execute({_restore(table, keys, name, archive)!r})", f"    op.drop_table({archive!r})"]
         if down:
             # Downgrade blocks are emitted in reverse order of tables; within a table, in this order.
-            self.down.append("\n".join([_batch_block(table, down), *restore]))
+            refresh = [_refresh_triggers(table, kept_search)] if kept_search else []
+            self.down.append("\n".join([_batch_block(table, down), *restore, *refresh]))
+
+    def add_search(self, table: str, columns: search.Columns) -> None:
+        self.up.append(_by_dialect(f"Full-text index on {table}", search.sqlite_create(table, columns),
+                                   search.pg_create(table, columns)))
+        self.down.append(_by_dialect(None, search.sqlite_drop(table), search.pg_drop(table)))
+
+    def drop_search(self, table: str, columns: search.Columns) -> None:
+        self.up.append(_by_dialect(f"Full-text index on {table}, no longer", search.sqlite_drop(table),
+                                   search.pg_drop(table)))
+        self.down.append(_by_dialect(None, search.sqlite_create(table, columns), search.pg_create(table, columns)))
+
+    def search_setup(self, *, create: bool) -> None:
+        """PostgreSQL's text search configuration, which every full-text index uses."""
+        setup = _by_dialect("The text search configuration of the full-text indexes", [], search.pg_setup())
+        teardown = _by_dialect(None, [], search.pg_teardown())
+        self.up.append(setup if create else teardown)
+        self.down.append(teardown if create else setup)
 
     def rename_table(self, old: str, new: str) -> None:
         self.up.append(f"    op.rename_table({old!r}, {new!r})")
@@ -191,6 +212,20 @@ class Revision:
 def _batch_block(table: str, ops: list[str]) -> str:
     lines = "".join(f"        {op}\n" for op in ops)
     return f"    with op.batch_alter_table({table!r}) as batch:\n{lines}".rstrip("\n")
+
+
+def _by_dialect(comment: str | None, sqlite: list[str], postgresql: list[str]) -> str:
+    lines = [f"    # {comment}"] if comment else []
+    for name, statements in (("sqlite", sqlite), ("postgresql", postgresql)):
+        if statements:
+            lines.append(f"    if op.get_bind().dialect.name == {name!r}:")
+            lines += [f"        op.execute({statement!r})" for statement in statements]
+    return "\n".join(lines)
+
+
+def _refresh_triggers(table: str, columns: search.Columns) -> str:
+    return _by_dialect(f"SQLite drops {table}'s triggers when the batch rebuilds it; the search index needs them",
+                       search.sqlite_triggers(table, columns), [])
 
 
 def _alter_type(column: str, old: Entry, new: Entry) -> str:
@@ -218,6 +253,14 @@ def render_revision(sequence: int, revision: str, down_revision: str | None, tit
                     old_tables: dict[str, Entry], new_tables: dict[str, Entry]) -> str:
     """The full revision file for ``changes`` (ordered as ``diff`` returns them)."""
     rev = Revision(sequence)
+    searched_before = any(search.searched(e) for e in old_tables.values())
+    searched_after = any(search.searched(e) for e in new_tables.values())
+    # Full-text indexes go first and come last, so that their triggers never see a table half-changed.
+    for c in changes:
+        if c.op == "drop_search":
+            rev.drop_search(c.table, c.old)
+    if searched_before and not searched_after:
+        rev.search_setup(create=False)
     for c in changes:
         if c.op == "rename_table":
             rev.rename_table(c.old, c.table)
@@ -226,11 +269,17 @@ def render_revision(sequence: int, revision: str, down_revision: str | None, tit
             rev.create_table(c.table, c.new)
     by_table: dict[str, list[Change]] = {}
     for c in changes:
-        if c.op not in ("create_table", "drop_table", "rename_table"):
+        if c.op not in ("create_table", "drop_table", "rename_table", "add_search", "drop_search"):
             by_table.setdefault(c.table, []).append(c)
     for table, table_changes in by_table.items():
         entry = old_tables.get(table) or new_tables[table]
-        rev.batch(table, entry, table_changes)
+        kept = search.searched(entry) if search.searched(entry) == search.searched(new_tables.get(table, {})) else {}
+        rev.batch(table, entry, table_changes, kept)
+    if searched_after and not searched_before:
+        rev.search_setup(create=True)
+    for c in changes:
+        if c.op == "add_search":
+            rev.add_search(c.table, c.new)
     for c in changes:
         if c.op == "drop_table":
             rev.drop_table(c.table, c.old)
