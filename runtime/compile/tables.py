@@ -51,7 +51,8 @@ def _master(md: sa.MetaData, desk: ir.Desk) -> sa.Table:
         sa.Index(None, "created_at"),
         sa.Index(None, "updated_at"),
         sa.Index(None, "status", "status_changed_at"),
-        info={"role": "master"},
+        # Full-text search (runtime/db/search.py): the reference weighs most, then the title, then the text.
+        info={"role": "master", "search": {"number": "A", "title": "B", "description": "C"}},
     )
 
 
