@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,8 +18,10 @@ from runtime.tickets.access import redact, visible
 from runtime.tickets.actors import Actor
 from runtime.tickets.audit import json_value
 from runtime.tickets.errors import InvalidTicket
+from runtime.tickets.search import matches
 
 SORTS = ("created_at", "updated_at", "priority", "number")
+RELEVANCE = "relevance"  # a sort for searches (``q``): best match first, then the newest ticket
 COUNT_LIMIT = 10_000
 # Counting to COUNT_LIMIT visits up to that many rows (about 15 ms on SQLite with 1,000,000 tickets); a count
 # beyond it is reported as an estimate anyway, so each process reuses that finding for this long per actor and filter.
@@ -39,7 +42,7 @@ class ListQuery:
     created_before: dt.datetime | None = None
     updated_after: dt.datetime | None = None
     updated_before: dt.datetime | None = None
-    text: str | None = None
+    text: str | None = None  # full-text search (runtime/tickets/search.py)
     sort: str = "-created_at"
     cursor: str | None = None
     limit: int = 50
@@ -100,11 +103,6 @@ def _where(compiled: CompiledDesk, actor: Actor, query: ListQuery, dialect: str)
             clauses.append(tickets.c[column] >= low)
         if high is not None:
             clauses.append(tickets.c[column] < high)
-    if query.text:
-        pattern = f"%{query.text.lower()}%"
-        clauses.append(sa.or_(sa.func.lower(tickets.c.title).like(pattern),
-                              sa.func.lower(tickets.c.description).like(pattern),
-                              sa.func.lower(tickets.c.number).like(pattern)))
     return clauses
 
 
@@ -122,11 +120,17 @@ def encode_cursor(value: Any, ticket_id: int) -> str:
 
 def decode_cursor(cursor: str, column: str) -> tuple[Any, int]:
     """The sort value and ticket id a cursor carries. A cursor comes back from the client, so both are
-    checked before they reach the database: every sort column holds a string or an aware time."""
+    checked before they reach the database: every sort column holds a string or an aware time, relevance
+    a finite number."""
     try:
         value, ticket_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(value, str) or "\x00" in value or type(ticket_id) is not int \
-                or not 0 < ticket_id <= MAX_ID:
+        if type(ticket_id) is not int or not 0 < ticket_id <= MAX_ID:
+            raise ValueError(cursor)
+        if column == RELEVANCE:
+            if type(value) not in (int, float) or not math.isfinite(value):
+                raise ValueError(cursor)
+            return float(value), ticket_id
+        if not isinstance(value, str) or "\x00" in value:
             raise ValueError(cursor)
         if column in ("created_at", "updated_at"):
             parsed = dt.datetime.fromisoformat(value)
@@ -143,14 +147,26 @@ def list_tickets(connection: sa.Connection, compiled: CompiledDesk, actor: Actor
     tickets = compiled.table("tickets")
     _refuse_nul(query)
     column_name = query.sort.lstrip("-")
-    if column_name not in SORTS:
-        raise _invalid("sort", f"one of {', '.join(SORTS)}, optionally with a leading '-' for descending")
+    text = (query.text or "").strip() or None  # a blank search box filters nothing
+    if query.sort == RELEVANCE and not text:
+        raise _invalid("sort", "relevance ranks the matches of a search; give 'q' too")
+    if column_name not in SORTS and query.sort != RELEVANCE:
+        raise _invalid("sort", f"one of {', '.join(SORTS)}, optionally with a leading '-' for descending, or "
+                               f"{RELEVANCE} with 'q'")
     if not 1 <= query.limit <= 200:
         raise _invalid("limit", "between 1 and 200")
+    clauses = _where(compiled, actor, query, connection.dialect.name)
+    found = matches(compiled, actor, text, connection.dialect.name) if text else None
+    if text and found is None:  # no word in it: nothing can match
+        return Page([], None, 0, False)
+    searched: list[sa.ColumnElement[bool]] = [tickets.c.id.in_(sa.select(found.c.ticket_id))] if found is not None \
+        else []
+    total = _count(connection, tickets, clauses + searched, _count_key(connection, actor, query))
+    if found is not None and query.sort == RELEVANCE:
+        return _relevance_page(connection, tickets, found, clauses, actor, query, total)
+    clauses += searched
     descending = query.sort.startswith("-")
     column = tickets.c[column_name]
-    clauses = _where(compiled, actor, query, connection.dialect.name)
-    total = _count(connection, tickets, clauses, _count_key(connection, actor, query))
     value: Any = None
     if query.cursor:
         value, last_id = decode_cursor(query.cursor, column_name)
@@ -161,6 +177,24 @@ def list_tickets(connection: sa.Connection, compiled: CompiledDesk, actor: Actor
     more = len(rows) > query.limit
     rows = rows[:query.limit]
     cursor = encode_cursor(rows[-1][column_name], rows[-1]["id"]) if more and rows else None
+    return Page([redact(r, actor) for r in rows], cursor, min(total, COUNT_LIMIT), total > COUNT_LIMIT)
+
+
+def _relevance_page(connection: sa.Connection, tickets: sa.Table, found: sa.Subquery,
+                    clauses: list[sa.ColumnElement[bool]], actor: Actor, query: ListQuery, total: int) -> Page:
+    """A page of search matches, best first; among equals, the newest ticket first."""
+    relevance = found.c.relevance
+    label = "_search_relevance"  # beside the ticket's columns, whatever a builder named their fields
+    if query.cursor:
+        value, last_id = decode_cursor(query.cursor, RELEVANCE)
+        clauses = [*clauses, (relevance < value) | ((relevance == value) & (tickets.c.id < last_id))]
+    statement = sa.select(tickets, relevance.label(label)).join(found, found.c.ticket_id == tickets.c.id) \
+        .where(*clauses).order_by(relevance.desc(), tickets.c.id.desc()).limit(query.limit + 1)
+    rows = [dict(r._mapping) for r in connection.execute(statement)]
+    more = len(rows) > query.limit
+    ranks = [row.pop(label) for row in rows[:query.limit]]
+    rows = rows[:query.limit]
+    cursor = encode_cursor(ranks[-1], rows[-1]["id"]) if more and rows else None
     return Page([redact(r, actor) for r in rows], cursor, min(total, COUNT_LIMIT), total > COUNT_LIMIT)
 
 
