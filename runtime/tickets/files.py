@@ -13,7 +13,7 @@ from runtime.db.engine import write_transaction
 from runtime.tickets import audit
 from runtime.tickets.actors import Actor
 from runtime.tickets.attachments import AttachmentStore, ByteStream
-from runtime.tickets.errors import TicketNotFound
+from runtime.tickets.errors import Forbidden, InvalidTicket, TicketNotFound
 from runtime.tickets.records import load
 
 
@@ -27,19 +27,51 @@ class TicketFiles:
         self.comments = compiled.table("comments")
 
     def attach(self, actor: Actor, ticket_id: int, data: bytes | ByteStream, filename: str,
-               declared_type: str | None, channel: str = "api") -> dict[str, Any]:
+               declared_type: str | None, channel: str = "api", comment_id: int | None = None) -> dict[str, Any]:
+        """Store a file on the ticket or, with ``comment_id``, on one of its comments written by ``actor``
+        (a requester sees it exactly when they see the comment)."""
         with self.engine.connect() as connection:
             load(connection, self.compiled, actor, ticket_id)  # refuse before reading a byte
+            if comment_id is not None:
+                self._check_comment(connection, actor, ticket_id, comment_id)
         stored = self.store.store(data, filename, declared_type)
         now = dt.datetime.now(dt.UTC)
         row = {"sha256": stored.sha256, "filename": stored.filename, "content_type": stored.content_type,
-               "size": stored.size, "ticket_id": ticket_id, "comment_id": None, "created_at": now}
+               "size": stored.size, "ticket_id": ticket_id, "comment_id": comment_id, "created_at": now}
         with write_transaction(self.engine) as connection:
             attachment_id = connection.execute(sa.insert(self.attachments).values(**row)
                                                .returning(self.attachments.c.id)).scalar_one()
+            label = stored.filename if comment_id is None else f"{stored.filename} (comment {comment_id})"
             audit.record(connection, self.compiled.table("ticket_events"), ticket_id, actor, channel, "attachment",
-                         {"attachment": (None, stored.filename)}, now)
+                         {"attachment": (None, label)}, now)
         return {"id": attachment_id, **row}
+
+    def _check_comment(self, connection: sa.Connection, actor: Actor, ticket_id: int, comment_id: int) -> None:
+        comment = connection.execute(
+            sa.select(self.comments.c.public, self.comments.c.author_agent_id, self.comments.c.author_contact_id)
+            .where(self.comments.c.id == comment_id, self.comments.c.ticket_id == ticket_id)).first()
+        if comment is None or (actor.kind == "contact" and not comment.public):
+            msg = f"ticket {ticket_id} has no comment {comment_id}"
+            raise InvalidTicket(msg, [{"field": "comment_id", "reason": msg}])
+        author = comment.author_contact_id if actor.kind == "contact" else comment.author_agent_id
+        if actor.kind != "system" and author != actor.id:
+            msg = "files can be added only to one's own comments"
+            raise Forbidden(msg)
+
+    def by_comment(self, actor: Actor, ticket_id: int) -> dict[int, list[dict[str, Any]]]:
+        """The files of each comment of a ticket that ``actor`` may see (the caller has checked the ticket)."""
+        columns = (self.attachments.c.id, self.attachments.c.comment_id, self.attachments.c.filename,
+                   self.attachments.c.content_type, self.attachments.c.size)
+        found: dict[int, list[dict[str, Any]]] = {}
+        with self.engine.connect() as connection:
+            rows = connection.execute(self._visible_rows(actor).with_only_columns(*columns)
+                                      .where(self.attachments.c.ticket_id == ticket_id,
+                                             self.attachments.c.comment_id.is_not(None))
+                                      .order_by(self.attachments.c.id))
+            for row in rows:
+                found.setdefault(row.comment_id, []).append(
+                    {"id": row.id, "filename": row.filename, "content_type": row.content_type, "size": row.size})
+        return found
 
     def _visible_rows(self, actor: Actor) -> sa.Select[Any]:
         query = sa.select(self.attachments).outerjoin(self.comments,

@@ -22,6 +22,7 @@ from runtime.compile.desk import CompiledDesk
 from runtime.tickets.actors import Actor
 from runtime.tickets.attachments import download_headers
 from runtime.tickets.audit import json_value
+from runtime.tickets.errors import InvalidTicket
 from runtime.tickets.files import TicketFiles
 from runtime.tickets.relations import TicketRelations
 from runtime.web.auth import actor_provider
@@ -46,9 +47,11 @@ class MergeRequest(BaseModel):
 
 @dataclass
 class Upload:
-    """The multipart form: one part named ``data`` holding the file (a form without it is a 422, not a 500)."""
+    """The multipart form: one part named ``data`` holding the file (a form without it is a 422, not a 500)
+    and, to put the file on one of the caller's comments rather than on the ticket, ``comment_id``."""
 
     data: UploadFile
+    comment_id: int | None = None
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
@@ -67,7 +70,11 @@ def relation_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRou
     def upload(actor: Who, ticket_id: Id,
                data: Annotated[Upload, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Json:
         upload = data.data
-        stored = files.attach(actor, ticket_id, upload.file, upload.filename, upload.content_type)
+        if data.comment_id is not None and not 1 <= data.comment_id <= MAX_ID:
+            reason = f"a comment id from 1 to {MAX_ID}"
+            raise InvalidTicket(reason, [{"field": "comment_id", "reason": reason}])
+        stored = files.attach(actor, ticket_id, upload.file, upload.filename, upload.content_type,
+                              comment_id=data.comment_id)
         return {k: json_value(v) for k, v in stored.items()}
 
     @get("/api/v1/tickets/{ticket_id:int}/attachments", **common)

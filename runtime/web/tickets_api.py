@@ -17,6 +17,7 @@ from runtime.compile.desk import CompiledDesk
 from runtime.tickets.actors import Actor
 from runtime.tickets.audit import json_value
 from runtime.tickets.errors import InvalidTicket, TicketNotFound
+from runtime.tickets.files import TicketFiles
 from runtime.tickets.listing import ListQuery, filterable_fields, list_tickets
 from runtime.tickets.service import TicketService
 from runtime.web.auth import actor_provider
@@ -64,6 +65,7 @@ def _time(name: str, value: str | None) -> dt.datetime | None:
 
 def ticket_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRouteHandler]:
     service = TicketService(compiled, engine)
+    attachments = TicketFiles(compiled, engine)
     extra_filters = filterable_fields(compiled)
     dependencies = {"actor": Provide(actor_provider(compiled, engine), sync_to_thread=True)}
     common: dict[str, Any] = {"sync_to_thread": True, "dependencies": dependencies, "tags": ["tickets"]}
@@ -108,7 +110,9 @@ def ticket_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRoute
 
     @get("/api/v1/tickets/{ticket_id:int}/comments", **common)
     def comments_route(actor: Who, ticket_id: Id) -> list[Json]:
-        return [as_json(c) for c in service.list_comments(actor, ticket_id)]
+        comments = service.list_comments(actor, ticket_id)
+        files = attachments.by_comment(actor, ticket_id)
+        return [{**as_json(c), "attachments": files.get(c["id"], [])} for c in comments]
 
     @post("/api/v1/tickets/{ticket_id:int}/comments", **common)
     def comment_route(actor: Who, ticket_id: Id, data: JSONBody[CommentRequest]) -> Json:
