@@ -78,16 +78,26 @@ def add_conversation(md: sa.MetaData) -> None:
 
 
 def add_operations(md: sa.MetaData) -> None:
+    # One clock per ticket and metric, and a new one for each customer reply that awaits an answer
+    # (next_response). elapsed_seconds is the business time banked up to running_since; while running, the
+    # rest is measured from running_since on the calendar, so a clock is never "ticked".
     sa.Table("sla_timers", md, _id(), _fk("ticket_id", "tickets", nullable=False, ondelete="CASCADE"),
              sa.Column("metric", sa.String(16), nullable=False), sa.Column("policy", sa.String(64), nullable=False),
              sa.Column("state", sa.String(12), nullable=False), sa.Column("target_seconds", sa.BigInteger()),
              sa.Column("elapsed_seconds", sa.BigInteger(), nullable=False), sa.Column("started_at", TS),
              sa.Column("due_at", TS, index=True), sa.Column("next_check_at", TS, index=True),
-             sa.Column("pauses", Json(), nullable=False), sa.UniqueConstraint("ticket_id", "metric"))
+             sa.Column("pauses", Json(), nullable=False), sa.Column("calendar", sa.String(64)),
+             sa.Column("running_since", TS), sa.Column("breached_at", TS), sa.Column("stopped_at", TS),
+             sa.Column("fired", Json()))
     sa.Table("sla_events", md, _id(), _fk("timer_id", "sla_timers", nullable=False, ondelete="CASCADE"),
              sa.Column("kind", sa.String(32), nullable=False), sa.Column("escalation", sa.Integer()),
              sa.Column("at", TS, nullable=False), sa.Column("detail", Json()),
              sa.UniqueConstraint("timer_id", "kind", "escalation"))
+    sa.Table("notifications", md, _id(), _fk("agent_id", "agents", nullable=False, ondelete="CASCADE", index=False),
+             _fk("ticket_id", "tickets", ondelete="CASCADE"), sa.Column("kind", sa.String(32), nullable=False),
+             sa.Column("title", sa.String(300), nullable=False), sa.Column("body", sa.Text()),
+             sa.Column("created_at", TS, nullable=False), sa.Column("read_at", TS),
+             sa.Index(None, "agent_id", "read_at", "id"))
     sa.Table("kb_articles", md, _id(), sa.Column("title", sa.String(300), nullable=False),
              sa.Column("problem", sa.Text(), nullable=False), sa.Column("solution", sa.Text(), nullable=False),
              sa.Column("category", sa.String(64)), sa.Column("language", sa.String(16), nullable=False),

@@ -329,6 +329,24 @@ CREATE INDEX ix_intake_messages_state ON intake_messages (state);
 
 CREATE INDEX ix_intake_messages_ticket_id ON intake_messages (ticket_id);
 
+CREATE TABLE notifications (
+	id BIGSERIAL NOT NULL, 
+	agent_id BIGINT NOT NULL, 
+	ticket_id BIGINT, 
+	kind VARCHAR(32) NOT NULL, 
+	title VARCHAR(300) NOT NULL, 
+	body TEXT, 
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	read_at TIMESTAMP WITH TIME ZONE, 
+	CONSTRAINT pk_notifications PRIMARY KEY (id), 
+	CONSTRAINT fk_notifications_agent_id_agents FOREIGN KEY(agent_id) REFERENCES agents (id) ON DELETE CASCADE, 
+	CONSTRAINT fk_notifications_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_notifications_agent_id_read_at_id ON notifications (agent_id, read_at, id);
+
+CREATE INDEX ix_notifications_ticket_id ON notifications (ticket_id);
+
 CREATE TABLE sla_timers (
 	id BIGSERIAL NOT NULL, 
 	ticket_id BIGINT NOT NULL, 
@@ -341,8 +359,12 @@ CREATE TABLE sla_timers (
 	due_at TIMESTAMP WITH TIME ZONE, 
 	next_check_at TIMESTAMP WITH TIME ZONE, 
 	pauses JSONB NOT NULL, 
+	calendar VARCHAR(64), 
+	running_since TIMESTAMP WITH TIME ZONE, 
+	breached_at TIMESTAMP WITH TIME ZONE, 
+	stopped_at TIMESTAMP WITH TIME ZONE, 
+	fired JSONB, 
 	CONSTRAINT pk_sla_timers PRIMARY KEY (id), 
-	CONSTRAINT uq_sla_timers_ticket_id_metric UNIQUE (ticket_id, metric), 
 	CONSTRAINT fk_sla_timers_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE
 );
 

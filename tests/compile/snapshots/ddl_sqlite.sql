@@ -329,6 +329,24 @@ CREATE INDEX ix_intake_messages_state ON intake_messages (state);
 
 CREATE INDEX ix_intake_messages_ticket_id ON intake_messages (ticket_id);
 
+CREATE TABLE notifications (
+	id INTEGER NOT NULL, 
+	agent_id INTEGER NOT NULL, 
+	ticket_id INTEGER, 
+	kind VARCHAR(32) NOT NULL, 
+	title VARCHAR(300) NOT NULL, 
+	body TEXT, 
+	created_at DATETIME NOT NULL, 
+	read_at DATETIME, 
+	CONSTRAINT pk_notifications PRIMARY KEY (id), 
+	CONSTRAINT fk_notifications_agent_id_agents FOREIGN KEY(agent_id) REFERENCES agents (id) ON DELETE CASCADE, 
+	CONSTRAINT fk_notifications_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_notifications_agent_id_read_at_id ON notifications (agent_id, read_at, id);
+
+CREATE INDEX ix_notifications_ticket_id ON notifications (ticket_id);
+
 CREATE TABLE sla_timers (
 	id INTEGER NOT NULL, 
 	ticket_id INTEGER NOT NULL, 
@@ -341,8 +359,12 @@ CREATE TABLE sla_timers (
 	due_at DATETIME, 
 	next_check_at DATETIME, 
 	pauses JSON NOT NULL, 
+	calendar VARCHAR(64), 
+	running_since DATETIME, 
+	breached_at DATETIME, 
+	stopped_at DATETIME, 
+	fired JSON, 
 	CONSTRAINT pk_sla_timers PRIMARY KEY (id), 
-	CONSTRAINT uq_sla_timers_ticket_id_metric UNIQUE (ticket_id, metric), 
 	CONSTRAINT fk_sla_timers_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE
 );
 
