@@ -175,7 +175,7 @@ def test_a_requester_finds_neither_internal_notes_nor_others_tickets(desk: Seede
 HOSTILE = ['"', "'", '"unbalanced', "a'b", "(", ")", "((a)", "AND", "OR", "NOT", "a AND", "OR b", "NEAR(a b)",
            "a NEAR/2 b", "*", "a*", "*a", "-", "-a", "a -b", "^a", "title:a", "{title}: a", "a:*", "!a", "a & b",
            "a | b", "a <-> b", "\\", "a\\", "%", "_", "' OR 1=1 --", "\u200b", "🙂", "x" * 2000,
-           " ".join(["w"] * 2000), "\t\n ", "-- ;", "a\u0301"]
+           " ".join(["w"] * 2000), "-- ;", "a\u0301"]
 
 
 @pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
@@ -204,9 +204,9 @@ def test_text_without_words_matches_nothing_and_blank_text_filters_nothing(desk:
 
 
 def test_relevance_needs_a_search(desk: SeededDesk) -> None:
-    for sort in ("relevance", "-relevance"):
+    for text, sort in (("", "relevance"), ("\t\n ", "relevance"), ("", "-relevance")):
         with pytest.raises(InvalidTicket) as caught:
-            search(desk, "", sort=sort)
+            search(desk, text, sort=sort)
         assert caught.value.errors[0]["field"] == "sort"
     with pytest.raises(InvalidTicket):
         search(desk, "printer", sort="-relevance")
