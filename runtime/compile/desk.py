@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 
@@ -17,6 +18,8 @@ from runtime.config import ir
 from runtime.config.desk import load_desk
 from runtime.db.snapshot import snapshot
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class CompiledDesk:
@@ -24,6 +27,9 @@ class CompiledDesk:
     definitions: ir.Desk
     metadata: sa.MetaData
     type_schemas: dict[str, dict[str, Any]]
+    # What the runtime derives from these tables on first use and reuses after (see ``memo``). Kept here rather
+    # than in module globals so that each desk has its own: tests build many desks in one process.
+    _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def schema_snapshot(self) -> dict[str, Any]:
@@ -31,6 +37,19 @@ class CompiledDesk:
 
     def table(self, name: str) -> sa.Table:
         return self.metadata.tables[name]
+
+    def memo(self, key: Hashable, build: Callable[[], T]) -> T:
+        """``build()`` the first time ``key`` is asked for on this desk, the same object every time after.
+
+        For SQLAlchemy statements on the request paths: building a statement costs more than executing it, and
+        a statement built once also keeps its cache key, which SQLAlchemy otherwise computes on every execute.
+        What ``build`` returns must not depend on the database (the desk may serve SQLite and PostgreSQL
+        engines), and the key must say everything it does depend on. Two threads may both build it the first
+        time; one result is kept."""
+        try:
+            return cast(T, self._memo[key])
+        except KeyError:
+            return cast(T, self._memo.setdefault(key, build()))
 
     # Built on first use, once per process: the CLI's schema commands never need them.
     @cached_property

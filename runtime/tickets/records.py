@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from runtime.compile.desk import CompiledDesk
 from runtime.compile.models import TicketInput
-from runtime.tickets.access import visible
+from runtime.tickets.access import bound_visible, facets, visible_parameters
 from runtime.tickets.actors import Actor
 from runtime.tickets.errors import InvalidTicket, TicketNotFound
 
@@ -46,32 +46,61 @@ def relation_targets(compiled: CompiledDesk, type_name: str) -> dict[str, str]:
     return targets
 
 
+def _existence_checks(compiled: CompiledDesk, type_name: str) -> tuple[tuple[str, str, sa.Select[Any]], ...]:
+    """(field, target table, the query finding an id there) for each of the type's relations."""
+    def build() -> tuple[tuple[str, str, sa.Select[Any]], ...]:
+        checks = []
+        for name, target in relation_targets(compiled, type_name).items():
+            table = compiled.table(target)
+            checks.append((name, target, sa.select(table.c.id).where(table.c.id == sa.bindparam("id"))))
+        return tuple(checks)
+
+    return compiled.memo(("records.existence_checks", type_name), build)
+
+
 def check_relations(connection: sa.Connection, compiled: CompiledDesk, type_name: str, values: dict[str, Any]) -> None:
     """Refuse ids that point at nothing, naming the field, before the database refuses them less clearly."""
     errors = []
-    for name, target in relation_targets(compiled, type_name).items():
+    for name, target, query in _existence_checks(compiled, type_name):
         value = values.get(name)
         if value is None:
             continue
-        table = compiled.table(target)
-        if connection.execute(sa.select(table.c.id).where(table.c.id == value)).first() is None:
+        if connection.execute(query, {"id": value}).first() is None:
             errors.append({"field": name, "reason": f"no {target} record with id {value}"})
     if errors:
         raise InvalidTicket("a referenced record does not exist", errors)
 
 
+def _ticket_query(compiled: CompiledDesk, shape: tuple[str, ...]) -> sa.Select[Any]:
+    def build() -> sa.Select[Any]:
+        tickets = compiled.table("tickets")
+        return sa.select(tickets).where(tickets.c.id == sa.bindparam("ticket_id"), bound_visible(tickets, shape))
+
+    return compiled.memo(("records.ticket", shape), build)
+
+
+def _extension_query(compiled: CompiledDesk, type_name: str) -> sa.Select[Any] | None:
+    def build() -> sa.Select[Any] | None:
+        extension = compiled.metadata.tables.get(f"ticket_{type_name}")
+        if extension is None:
+            return None
+        return sa.select(extension).where(extension.c.ticket_id == sa.bindparam("ticket_id"))
+
+    return compiled.memo(("records.extension", type_name), build)
+
+
 def load(connection: sa.Connection, compiled: CompiledDesk, actor: Actor, ticket_id: int) -> dict[str, Any]:
     """The whole ticket if ``actor`` may see it; TicketNotFound otherwise (existence does not leak)."""
-    tickets = compiled.table("tickets")
-    row = connection.execute(sa.select(tickets).where(tickets.c.id == ticket_id, visible(compiled, actor))).first()
+    shape = facets(compiled, actor)
+    row = connection.execute(_ticket_query(compiled, shape),
+                             {"ticket_id": ticket_id, **visible_parameters(actor, shape)}).first()
     if row is None:
         msg = f"no ticket {ticket_id}"
         raise TicketNotFound(msg)
     ticket = dict(row._mapping)
-    extension = compiled.table(f"ticket_{ticket['type']}") if f"ticket_{ticket['type']}" in compiled.metadata.tables \
-        else None
+    extension = _extension_query(compiled, ticket["type"])
     if extension is not None:
-        own = connection.execute(sa.select(extension).where(extension.c.ticket_id == ticket_id)).first()
+        own = connection.execute(extension, {"ticket_id": ticket_id}).first()
         if own is not None:
             ticket.update({k: v for k, v in own._mapping.items() if k != "ticket_id"})
     return ticket
