@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from ruamel.yaml import YAML
 
 from runtime.compile.desk import CompiledDesk
+from runtime.sla.timers import clocks_for
 
 SAMPLE = Path(__file__).with_name("sample.yaml")
 
@@ -37,6 +38,7 @@ def seed_demo(compiled: CompiledDesk, engine: sa.Engine) -> int:
     now = dt.datetime.now(dt.UTC)
     stamps = {"created_at": now, "updated_at": now}
     tables = compiled.metadata.tables
+    clocks = clocks_for(compiled)
     with engine.begin() as connection:
         if connection.execute(sa.select(sa.func.count()).select_from(tables["tickets"])).scalar():
             return 0
@@ -90,5 +92,6 @@ def seed_demo(compiled: CompiledDesk, engine: sa.Engine) -> int:
                     value = Decimal(str(value))
                 extension[name] = value
             connection.execute(sa.insert(tables[ticket_type.table_name]).values(**extension))
+            clocks.ticket_created(connection, {**master, **extension, "id": ticket_id}, now)
             created += 1
     return created

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
+from runtime.sla.timers import clocks_for
 from runtime.tickets import audit
 from runtime.tickets.actors import Actor
 from runtime.tickets.errors import Forbidden, InvalidTicket, StaleVersion, TicketNotFound
@@ -99,6 +100,7 @@ class TicketRelations:
                 version=version + 1))
             connection.execute(sa.insert(self.links).values(ticket_id=duplicate_id, other_id=into_id,
                                                             relation="duplicate_of", created_at=now))
+            clocks_for(self.compiled).ticket_merged(connection, duplicate_id, original["number"], now)
             audit.record(connection, self.events, duplicate_id, actor, "api", "merged_into", {
                 "duplicate_of_id": (None, into_id), "status": (duplicate["status"], state)}, now)
         return {"duplicate": duplicate["number"], "into": original["number"], "status": state}

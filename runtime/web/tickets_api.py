@@ -118,12 +118,17 @@ def ticket_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRoute
     def comment_route(actor: Who, ticket_id: Id, data: JSONBody[CommentRequest]) -> Json:
         return as_json(service.comment(actor, ticket_id, data.body, public=data.public))
 
+    @get("/api/v1/tickets/{ticket_id:int}/sla", **common)
+    def sla_route(actor: Who, ticket_id: Id) -> list[Json]:
+        """The ticket's SLA clocks: target, due time, elapsed and remaining business time, state (agents only)."""
+        return [as_json(c) for c in service.sla_clocks(actor, ticket_id)]
+
     @get("/api/v1/tickets/{ticket_id:int}/events", **common)
     def events_route(actor: Who, ticket_id: Id) -> list[Json]:
         return [as_json(e) for e in service.list_events(actor, ticket_id)]
 
     handlers: list[HTTPRouteHandler] = [list_route, get_route, transitions_route, transition_route,
-                                        comments_route, comment_route, events_route]
+                                        comments_route, comment_route, sla_route, events_route]
     for ticket_type in compiled.definitions.types:
         handlers += _typed_handlers(ticket_type.name, compiled, service, dependencies)
     return handlers

@@ -1,0 +1,246 @@
+"""SLA clocks in the database, driven by what happens to tickets: created, changed, commented on.
+
+The ticket service calls these hooks inside its own write transaction, so a ticket and its clocks never
+disagree. Every change of a clock's state is also an ``sla_events`` row, the ledger that metrics and replay read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from runtime.compile.desk import CompiledDesk
+from runtime.config import ir
+from runtime.sla import clock as clocks
+from runtime.sla.clock import Clock
+from runtime.sla.policies import Facts, PolicyBook
+
+RESPONSE_METRICS = ("first_response", "next_response")
+BREACH = -1  # the escalation number of a breach event, so that the unique key makes it once-only too
+DONE = ("resolved", "closed")
+
+
+class SlaClocks:
+    """The clocks of one compiled desk; one instance per process is enough."""
+
+    def __init__(self, compiled: CompiledDesk) -> None:
+        self.compiled = compiled
+        self.book = PolicyBook(compiled.definitions)
+        self.timers = compiled.table("sla_timers")
+        self.events = compiled.table("sla_events")
+        organizations = compiled.table("organizations")
+        self._organization_name = sa.select(organizations.c.name).where(organizations.c.id == sa.bindparam("org"))
+        self._needs_organization = any(p.organizations for p in self.book.policies)
+        # Changing any of these may change which policy applies, or its target.
+        self._selection_fields = {"type", "priority", "category", "organization_id"} | {
+            name for p in self.book.policies for name, _ in p.field_matches}
+        self._insert = sa.insert(self.timers).returning(self.timers.c.id)
+        self._of_ticket = sa.select(self.timers).where(self.timers.c.ticket_id == sa.bindparam("ticket"))
+
+    # --- hooks called by the ticket service -------------------------------------------------------------
+
+    def ticket_created(self, connection: sa.Connection, ticket: Mapping[str, Any], at: dt.datetime) -> None:
+        if ticket["status_category"] in DONE:  # imported history: nothing left to promise
+            return
+        policy = self.book.select(self._facts(connection, ticket))
+        if policy is None:
+            return
+        paused = self.book.pauses(policy, ticket["status"], ticket["status_category"])
+        for metric in ("first_response", "resolution"):
+            if metric == "first_response" and ticket.get("first_response_at") is not None:
+                continue
+            self._start(connection, ticket, policy, metric, at, paused=paused)
+
+    def ticket_changed(self, connection: sa.Connection, before: Mapping[str, Any], after: Mapping[str, Any],
+                       at: dt.datetime) -> None:
+        reselect = any(before.get(name) != after.get(name) for name in self._selection_fields)
+        moved = (before["status"], before["status_category"]) != (after["status"], after["status_category"])
+        if not reselect and not moved:
+            return
+        stored = self._load(connection, after["id"])
+        policy = self.book.select(self._facts(connection, after))
+        if reselect:
+            self._retarget(connection, after, stored, policy, at)
+        if moved:
+            self._follow_status(connection, before, after, stored, policy, at)
+
+    def ticket_merged(self, connection: sa.Connection, ticket_id: int, into_number: str, at: dt.datetime) -> None:
+        """A duplicate's promises were not kept or missed: they are the original's now."""
+        for timer_id, clock in self._load(connection, ticket_id):
+            if clock.live:
+                clocks.cancel(clock, at)
+                self._save(connection, timer_id, clock, "cancelled", at, {"reason": f"merged into {into_number}"})
+
+    def commented(self, connection: sa.Connection, ticket: Mapping[str, Any], *, public: bool, by_agent: bool,
+                  at: dt.datetime) -> None:
+        if not public:
+            return
+        stored = self._load(connection, ticket["id"])
+        if by_agent:
+            for timer_id, clock in stored:
+                if clock.metric in RESPONSE_METRICS and clock.live:
+                    clocks.stop(clock, at)
+                    self._save(connection, timer_id, clock, "met", at)
+            return
+        # A requester's reply awaits an answer once an agent has answered before; the first answer has its own
+        # clock already.
+        waiting = any(c.metric in RESPONSE_METRICS and c.live for _, c in stored)
+        if waiting or ticket.get("first_response_at") is None or ticket["status_category"] in DONE:
+            return
+        policy = self.book.select(self._facts(connection, ticket))
+        if policy is not None:
+            paused = self.book.pauses(policy, ticket["status"], ticket["status_category"])
+            self._start(connection, ticket, policy, "next_response", at, paused=paused)
+
+    # --- reading ----------------------------------------------------------------------------------------
+
+    def view(self, connection: sa.Connection, ticket_id: int, now: dt.datetime) -> list[dict[str, Any]]:
+        """Every clock of a ticket, as the API shows it: target, due, elapsed and remaining business time."""
+        rows = connection.execute(sa.select(self.timers).where(self.timers.c.ticket_id == ticket_id)
+                                  .order_by(self.timers.c.id)).all()
+        return [self.describe(row.id, self.clock_of(row), now) for row in rows]
+
+    def describe(self, timer_id: int, clock: Clock, now: dt.datetime) -> dict[str, Any]:
+        elapsed = clock.elapsed_at(now) if clock.state == clocks.RUNNING else clock.elapsed
+        return {"id": timer_id, "metric": clock.metric, "policy": clock.policy, "calendar": clock.calendar.name,
+                "state": clock.outcome(), "paused": clock.state == clocks.PAUSED,
+                "target_seconds": clock.target, "elapsed_seconds": elapsed,
+                "remaining_seconds": clock.target - elapsed, "started_at": clock.started_at,
+                "due_at": clock.due_at, "breached_at": clock.breached_at, "stopped_at": clock.stopped_at,
+                "pauses": clock.pauses}
+
+    def clock_of(self, row: Any) -> Clock:
+        calendar = self.book.calendars.get(row.calendar or "") or self.book.calendars["24x7"]
+        return Clock(metric=row.metric, policy=row.policy, calendar=calendar, target=row.target_seconds or 0,
+                     started_at=row.started_at, state=row.state, elapsed=row.elapsed_seconds,
+                     running_since=row.running_since, due_at=row.due_at, breached_at=row.breached_at,
+                     stopped_at=row.stopped_at, pauses=list(row.pauses or []), fired=list(row.fired or []))
+
+    def escalations(self, policy_name: str) -> tuple[ir.Escalation, ...]:
+        policy = self.book.by_name.get(policy_name)
+        return policy.escalations if policy is not None else ()
+
+    # --- writing ----------------------------------------------------------------------------------------
+
+    def record(self, connection: sa.Connection, timer_id: int, kind: str, at: dt.datetime,
+               detail: dict[str, Any] | None = None, escalation: int | None = None) -> bool:
+        """Add a ledger event; for breaches and escalations at most once per clock (False when it was there)."""
+        row = {"timer_id": timer_id, "kind": kind, "escalation": escalation, "at": at, "detail": detail}
+        if escalation is None:
+            connection.execute(sa.insert(self.events), row)
+            return True
+        dialect = connection.dialect.name
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(self.events).values(**row)
+        result = connection.execute(insert.on_conflict_do_nothing())
+        return result.rowcount == 1
+
+    def note(self, connection: sa.Connection, timer_id: int, escalation: int, detail: dict[str, Any]) -> None:
+        """Complete an escalation event's record with what the step did."""
+        events = self.events
+        connection.execute(sa.update(events).where(events.c.timer_id == timer_id, events.c.kind == "escalation",
+                                                   events.c.escalation == escalation).values(detail=detail))
+
+    def store(self, connection: sa.Connection, timer_id: int, clock: Clock, next_check: dt.datetime | None
+              ) -> None:
+        connection.execute(sa.update(self.timers).where(self.timers.c.id == timer_id).values(
+            **self._columns(clock), next_check_at=next_check))
+
+    def _start(self, connection: sa.Connection, ticket: Mapping[str, Any], policy: ir.Policy, metric: str,
+               at: dt.datetime, *, paused: bool) -> None:
+        goal = self.book.goal(policy, ticket.get("priority"), metric)
+        if goal is None:
+            return
+        clock = clocks.start(metric, policy.name, goal.calendar, goal.seconds, at)
+        if paused:
+            clocks.pause(clock, at, ticket["status"])
+        next_check = clocks.next_check(clock, policy.escalations)
+        timer_id = connection.execute(self._insert, {"ticket_id": ticket["id"], **self._columns(clock),
+                                                     "next_check_at": next_check}).scalar_one()
+        self.record(connection, timer_id, "started", at, {"target_seconds": goal.seconds,
+                                                          "calendar": goal.calendar.name})
+        if paused:
+            self.record(connection, timer_id, "paused", at, {"status": ticket["status"]})
+
+    def _retarget(self, connection: sa.Connection, ticket: Mapping[str, Any], stored: list[tuple[int, Clock]],
+                  policy: ir.Policy | None, at: dt.datetime) -> None:
+        for timer_id, clock in stored:
+            if not clock.live:
+                continue
+            goal = self.book.goal(policy, ticket.get("priority"), clock.metric) if policy is not None else None
+            if goal is None:
+                clocks.cancel(clock, at)
+                self._save(connection, timer_id, clock, "cancelled", at, {"reason": "no target applies any more"})
+                continue
+            if (goal.policy, goal.seconds, goal.calendar.name) == (clock.policy, clock.target, clock.calendar.name):
+                continue
+            old = {"policy": clock.policy, "target_seconds": clock.target, "calendar": clock.calendar.name}
+            clocks.retarget(clock, goal.policy, goal.calendar, goal.seconds, at)
+            self._save(connection, timer_id, clock, "retargeted", at,
+                       {"from": old, "to": {"policy": goal.policy, "target_seconds": goal.seconds,
+                                            "calendar": goal.calendar.name}})
+        if policy is not None and ticket["status_category"] not in DONE:
+            have = {clock.metric for _, clock in stored if clock.live or clock.state == clocks.STOPPED}
+            paused = self.book.pauses(policy, ticket["status"], ticket["status_category"])
+            for metric in ("first_response", "resolution"):
+                if metric not in have and not (metric == "first_response" and ticket.get("first_response_at")):
+                    self._start(connection, ticket, policy, metric, at, paused=paused)
+
+    def _follow_status(self, connection: sa.Connection, before: Mapping[str, Any], after: Mapping[str, Any],
+                       stored: list[tuple[int, Clock]], policy: ir.Policy | None, at: dt.datetime) -> None:
+        was_done, done = before["status_category"] in DONE, after["status_category"] in DONE
+        paused = policy is not None and self.book.pauses(policy, after["status"], after["status_category"])
+        for timer_id, clock in stored:
+            if done and not was_done:
+                if clock.metric == "resolution" and clock.live:
+                    clocks.stop(clock, at)
+                    self._save(connection, timer_id, clock, "met", at, {"status": after["status"]})
+                elif clock.live:
+                    clocks.cancel(clock, at)
+                    self._save(connection, timer_id, clock, "cancelled", at, {"status": after["status"]})
+            elif was_done and not done:
+                if clock.metric == "resolution" and clock.state == clocks.STOPPED:
+                    clocks.reopen(clock, at)
+                    if paused:
+                        clocks.pause(clock, at, after["status"])
+                    self._save(connection, timer_id, clock, "reopened", at, {"status": after["status"]})
+            elif paused and clock.state == clocks.RUNNING:
+                clocks.pause(clock, at, after["status"])
+                self._save(connection, timer_id, clock, "paused", at, {"status": after["status"]})
+            elif not paused and clock.state == clocks.PAUSED:
+                clocks.resume(clock, at)
+                self._save(connection, timer_id, clock, "resumed", at, {"status": after["status"]})
+
+    def _save(self, connection: sa.Connection, timer_id: int, clock: Clock, kind: str, at: dt.datetime,
+              detail: dict[str, Any] | None = None) -> None:
+        self.store(connection, timer_id, clock, clocks.next_check(clock, self.escalations(clock.policy)))
+        self.record(connection, timer_id, kind, at, detail)
+
+    def _load(self, connection: sa.Connection, ticket_id: int) -> list[tuple[int, Clock]]:
+        # On PostgreSQL the rows are locked, so that the sweep (which skips locked clocks) and a ticket change
+        # never both rewrite the same clock.
+        query = self._of_ticket.with_for_update() if connection.dialect.name == "postgresql" else self._of_ticket
+        return [(row.id, self.clock_of(row)) for row in connection.execute(query, {"ticket": ticket_id})]
+
+    def _facts(self, connection: sa.Connection, ticket: Mapping[str, Any]) -> Facts:
+        organization = None
+        if self._needs_organization and ticket.get("organization_id") is not None:
+            organization = connection.execute(self._organization_name, {"org": ticket["organization_id"]}).scalar()
+        return Facts(ticket, organization, ticket["created_at"])
+
+    @staticmethod
+    def _columns(clock: Clock) -> dict[str, Any]:
+        return {"metric": clock.metric, "policy": clock.policy, "calendar": clock.calendar.name,
+                "state": clock.state, "target_seconds": clock.target, "elapsed_seconds": clock.elapsed,
+                "started_at": clock.started_at, "running_since": clock.running_since, "due_at": clock.due_at,
+                "breached_at": clock.breached_at, "stopped_at": clock.stopped_at, "pauses": clock.pauses,
+                "fired": clock.fired}
+
+
+
+def clocks_for(compiled: CompiledDesk) -> SlaClocks:
+    """The desk's clocks, built once: the calendars inside cache their years of holidays."""
+    return compiled.memo("sla_clocks", lambda: SlaClocks(compiled))
