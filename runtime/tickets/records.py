@@ -46,27 +46,31 @@ def relation_targets(compiled: CompiledDesk, type_name: str) -> dict[str, str]:
     return targets
 
 
-def _existence_checks(compiled: CompiledDesk, type_name: str) -> tuple[tuple[str, str, sa.Select[Any]], ...]:
-    """(field, target table, the query finding an id there) for each of the type's relations."""
-    def build() -> tuple[tuple[str, str, sa.Select[Any]], ...]:
-        checks = []
-        for name, target in relation_targets(compiled, type_name).items():
-            table = compiled.table(target)
-            checks.append((name, target, sa.select(table.c.id).where(table.c.id == sa.bindparam("id"))))
-        return tuple(checks)
+def _existence_check(compiled: CompiledDesk, type_name: str, fields: tuple[str, ...]) -> sa.Select[Any]:
+    """One query for the ids of ``fields``, each looked up in its target table: a row whose column for a field
+    is null when that id points at nothing."""
+    def build() -> sa.Select[Any]:
+        targets = relation_targets(compiled, type_name)
+        found = []
+        for name in fields:
+            table = compiled.table(targets[name])
+            found.append(sa.select(table.c.id).where(table.c.id == sa.bindparam(f"relation_{name}"))
+                         .scalar_subquery().label(name))
+        return sa.select(*found)
 
-    return compiled.memo(("records.existence_checks", type_name), build)
+    return compiled.memo(("records.existence_check", type_name, fields), build)
 
 
 def check_relations(connection: sa.Connection, compiled: CompiledDesk, type_name: str, values: dict[str, Any]) -> None:
     """Refuse ids that point at nothing, naming the field, before the database refuses them less clearly."""
-    errors = []
-    for name, target, query in _existence_checks(compiled, type_name):
-        value = values.get(name)
-        if value is None:
-            continue
-        if connection.execute(query, {"id": value}).first() is None:
-            errors.append({"field": name, "reason": f"no {target} record with id {value}"})
+    targets = compiled.memo(("records.relation_targets", type_name), lambda: relation_targets(compiled, type_name))
+    given = tuple(name for name in targets if values.get(name) is not None)
+    if not given:
+        return
+    found = connection.execute(_existence_check(compiled, type_name, given),
+                               {f"relation_{name}": values[name] for name in given}).one()
+    errors = [{"field": name, "reason": f"no {targets[name]} record with id {values[name]}"}
+              for name in given if found._mapping[name] is None]
     if errors:
         raise InvalidTicket("a referenced record does not exist", errors)
 
