@@ -17,6 +17,12 @@ The rules, which SLA timers rely on:
   result is the instant the last second completes: that may be a closing time (due "Friday 18:00"), never the
   opening that follows it. Hence ``add(add(a, x), y) == add(a, x + y)`` for every ``y > 0``.
 - An always-open calendar (``24x7``) is plain UTC arithmetic; it has no holidays.
+- Instants keep their microseconds: all arithmetic is exact, on whole microseconds since the epoch.
+
+How: the first time an instant in a local calendar year is asked about, that year's business time is laid out
+once as sorted UTC intervals with running sums of their lengths. ``add`` then bisects the intervals for the start
+and the running sums for the deadline, ``between`` subtracts two running sums, and either steps from year to
+year only when its span crosses a New Year.
 """
 
 from __future__ import annotations
@@ -24,7 +30,6 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import zoneinfo
-from dataclasses import dataclass
 
 from runtime.config import ir
 from runtime.config.units import parse_days
@@ -36,24 +41,52 @@ Interval = tuple[dt.datetime, dt.datetime]  # UTC, [opens, closes)
 ZERO = dt.timedelta(0)
 SECOND = dt.timedelta(seconds=1)
 DAY = dt.timedelta(days=1)
-WEEK = dt.timedelta(weeks=1)
-MICROSECOND = dt.timedelta(microseconds=1)
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+EPOCH_ORDINAL = EPOCH.date().toordinal()
+US = 1_000_000  # microseconds in a second
+MINUTE_US = 60 * US
+DAY_US = 86_400 * US
+MEAN_YEAR_US = 31_556_952 * US  # 365.2425 days: a first guess at an instant's year, which _span_at corrects
 
 
 class CalendarNeverOpens(TesseraError):
     """A calendar without weekly hours has no opening hours left after the instant asked about."""
 
 
-@dataclass(frozen=True)
-class _Year:
-    closed: frozenset[dt.date]  # holidays and listed dates; a half day among them still opens
-    irregular: tuple[dt.date, ...]  # sorted: dates whose business time may differ from their weekday's
+class _Span:
+    """One local calendar year's business time: every open interval of its dates, in UTC microseconds.
+
+    ``start`` and ``end`` are the instants its first date begins and the next year's first date begins; the
+    intervals lie between them, sorted, apart or merged where one closes as the next opens. ``before[i]`` is the
+    business time in the intervals ahead of ``i``, so ``before[-1]`` is the year's ``total``.
+    """
+
+    __slots__ = ("before", "closes", "end", "opens", "start", "total", "year")
+
+    def __init__(self, year: int, start: int, end: int, opens: list[int], closes: list[int]) -> None:
+        self.year, self.start, self.end, self.opens, self.closes = year, start, end, opens, closes
+        self.before = [0] * (len(opens) + 1)
+        running = 0
+        for index, (opening, closing) in enumerate(zip(opens, closes, strict=True)):
+            running += closing - opening
+            self.before[index + 1] = running
+        self.total = running
+
+    def elapsed(self, at: int) -> int:
+        """Business microseconds from the start of the year to ``at`` (an instant inside the span)."""
+        index = bisect.bisect_right(self.closes, at)
+        elapsed = self.before[index]
+        if index < len(self.opens) and self.opens[index] < at:
+            elapsed += at - self.opens[index]
+        return elapsed
 
 
 class BusinessCalendar:
     """Opening hours in a time zone, less holidays, with arithmetic on business seconds (rules in the module doc).
 
-    Build one per calendar when the desk compiles and reuse it: it caches each year's holidays and clock changes.
+    Build one per calendar when the desk compiles and reuse it: it keeps each year's intervals once laid out
+    (a few milliseconds per year and calendar, a few hundred intervals).
     """
 
     def __init__(self, name: str, *, zone: zoneinfo.ZoneInfo | None, week: tuple[Ranges, ...] = ((),) * 7,
@@ -65,14 +98,14 @@ class BusinessCalendar:
         self.always_open = zone is None
         self._zone = zone or zoneinfo.ZoneInfo("UTC")
         self._week = week
-        self._week_business = sum(((end - start) * dt.timedelta(minutes=1)
-                                   for hours in week for start, end in hours), ZERO)
+        self._opens_weekly = any(start < end for hours in week for start, end in hours)
         self._holiday_country = holiday_country
         self._holiday_subdiv = holiday_subdiv
         self._holiday_dates = holiday_dates
         self._half_days = dict(half_days or {})
         self._last_half_day = max(self._half_days, default=dt.date.min)
-        self._years: dict[int, _Year] = {}
+        self._spans: dict[int, _Span] = {}
+        self._year_starts: dict[int, int] = {}
         self._clock_changes_by_year: dict[int, tuple[dt.datetime, ...]] = {}
 
     @classmethod
@@ -101,77 +134,137 @@ class BusinessCalendar:
 
     def add(self, start: dt.datetime, seconds: int) -> dt.datetime:
         """The instant at which ``seconds`` of business time have passed, counting from ``start``."""
-        start = _utc(start)
+        at = _microseconds(start)
         if seconds < 0:
             msg = f"business seconds to add must not be negative, got {seconds}"
             raise ValueError(msg)
         if self.always_open:
-            return start + seconds * SECOND
-        remaining = seconds * SECOND
-        day = first = self._business_day(start)
+            return _instant(at + seconds * US)
+        remaining = seconds * US
+        span = self._span_at(at)
         while True:
-            if day > first and remaining > self._week_business > ZERO:
-                # Keep some time back so that the walk ends inside a day and not at the start of the next one.
-                weeks = self._regular_weeks(day, (remaining - MICROSECOND) // self._week_business)
-                day += weeks * WEEK
-                remaining -= weeks * self._week_business
-            for opens, closes in self._intervals(day):
-                opens = max(opens, start)
-                if opens >= closes:
-                    continue
-                if remaining <= closes - opens:
-                    return opens + remaining
-                remaining -= closes - opens
-            day += DAY
-            if self._week_business == ZERO and day > self._last_half_day:
-                msg = f"calendar '{self.name}' has no opening hours after {start.isoformat()}"
+            closes = span.closes
+            index = bisect.bisect_right(closes, at)
+            if index < len(closes):
+                opens, before = span.opens, span.before
+                first_open = opens[index]
+                if not remaining:
+                    return _instant(at if at > first_open else first_open)
+                target = before[index] + remaining
+                if at > first_open:
+                    target += at - first_open
+                if target <= span.total:
+                    # The first interval whose running sum reaches the target: on a tie its closing time,
+                    # never the opening of the next one.
+                    index = bisect.bisect_left(before, target, index + 1) - 1
+                    return _instant(opens[index] + target - before[index])
+                remaining = target - span.total
+            if not self._opens_weekly and span.year >= self._last_half_day.year:
+                msg = f"calendar '{self.name}' has no opening hours after {_utc(start).isoformat()}"
                 raise CalendarNeverOpens(msg)
+            span = self._span(span.year + 1)
+            at = span.start
 
     def between(self, earlier: dt.datetime, later: dt.datetime) -> int:
         """Whole seconds of business time in ``[earlier, later)``; 0 when ``later`` is not after ``earlier``."""
-        earlier, later = _utc(earlier), _utc(later)
-        if later <= earlier:
+        start, end = _microseconds(earlier), _microseconds(later)
+        if end <= start:
             return 0
         if self.always_open:
-            return (later - earlier) // SECOND
-        total = ZERO
-        day = first = self._business_day(earlier)
-        last = self._business_day(later)
-        while day <= last:
-            if day > first and self._week_business > ZERO:
-                weeks = self._regular_weeks(day, (last - day).days // 7)
-                day += weeks * WEEK
-                total += weeks * self._week_business
-            for opens, closes in self._intervals(day):
-                overlap = min(closes, later) - max(opens, earlier)
-                if overlap > ZERO:
-                    total += overlap
-            day += DAY
-        return total // SECOND
+            return (end - start) // US
+        first, last = self._span_at(start), self._span_at(end)
+        total = last.elapsed(end) - first.elapsed(start)
+        for year in range(first.year, last.year):
+            total += self._span(year).total
+        return total // US
 
     def is_open(self, at: dt.datetime) -> bool:
         """Whether ``at`` lies inside business hours."""
-        at = _utc(at)
+        instant = _microseconds(at)
         if self.always_open:
             return True
-        return any(opens <= at < closes for opens, closes in self._intervals(self._business_day(at)))
+        span = self._span_at(instant)
+        index = bisect.bisect_right(span.closes, instant)
+        return index < len(span.opens) and span.opens[index] <= instant
 
     def next_open(self, at: dt.datetime) -> dt.datetime:
         """``at`` itself when it is inside business hours, else the next opening; same as ``add(at, 0)``."""
         return self.add(at, 0)
 
-    # --- days -----------------------------------------------------------------------------------------
+    # --- years laid out as intervals ------------------------------------------------------------------
 
-    def _hours_on(self, day: dt.date) -> Ranges:
-        half_day = self._half_days.get(day)
-        if half_day is not None:
-            return half_day
-        if day in self._year(day.year).closed:
-            return ()
-        return self._week[day.weekday()]
+    def _span_at(self, at: int) -> _Span:
+        year = 1970 + at // MEAN_YEAR_US
+        span = self._spans.get(year) or self._span(year)
+        while at < span.start:
+            span = self._span(span.year - 1)
+        while at >= span.end:
+            span = self._span(span.year + 1)
+        return span
 
-    def _intervals(self, day: dt.date) -> list[Interval]:
-        intervals = [(self._reached(day, start), self._reached(day, end)) for start, end in self._hours_on(day)]
+    def _span(self, year: int) -> _Span:
+        span = self._spans.get(year)
+        if span is None:
+            span = self._spans[year] = self._lay_out(year)
+        return span
+
+    def _lay_out(self, year: int) -> _Span:
+        closed = self._closed(year)
+        # Every clock change that can touch a date of the year, with the UTC offset it brings in.
+        changes = [c for y in (year - 1, year, year + 1) for c in self._clock_changes(y)]
+        change_at = [_microseconds(change) for change in changes]
+        offset_from = [_offset_us(self._offset(change)) for change in changes]
+        offset_first = _offset_us(self._offset(dt.datetime(year - 1, 1, 1, tzinfo=dt.UTC)))
+        opens: list[int] = []
+        closes: list[int] = []
+        for ordinal in range(dt.date(year, 1, 1).toordinal(), dt.date(year + 1, 1, 1).toordinal()):
+            day = dt.date.fromordinal(ordinal)
+            hours = self._half_days.get(day)
+            if hours is None:
+                hours = () if day in closed else self._week[day.weekday()]
+            if not hours:
+                continue
+            midnight = (ordinal - EPOCH_ORDINAL) * DAY_US  # local midnight, its wall reading taken as UTC
+            # Offsets are under a day, so the date lies within a day of its wall reading; the margin beyond that
+            # keeps hours repeated by a recent fall-back off the plain path.
+            index = bisect.bisect_right(change_at, midnight + 3 * DAY_US)
+            if index and change_at[index - 1] >= midnight - 2 * DAY_US:
+                intervals = [(_microseconds(opening), _microseconds(closing))
+                             for opening, closing in self._intervals(day, hours)]
+            else:
+                local = midnight - (offset_from[index - 1] if index else offset_first)
+                intervals = [(local + opening * MINUTE_US, local + closing * MINUTE_US)
+                             for opening, closing in hours if opening < closing]
+            for opening, closing in intervals:
+                if closes and opening <= closes[-1]:
+                    closes[-1] = max(closes[-1], closing)  # one closes as the next opens: one interval
+                else:
+                    opens.append(opening)
+                    closes.append(closing)
+        return _Span(year, self._year_start(year), self._year_start(year + 1), opens, closes)
+
+    def _year_start(self, year: int) -> int:
+        """When the clock first reaches the year's first midnight: where clocks went back across midnight (St.
+        John's and Goose Bay at 00:01 until 2010), the old year's last day showed again after the new one began."""
+        start = self._year_starts.get(year)
+        if start is None:
+            start = self._year_starts[year] = _microseconds(self._reached(dt.date(year, 1, 1), 0))
+        return start
+
+    def _closed(self, year: int) -> frozenset[dt.date]:
+        """Holidays and listed dates in ``year``; a half day among them still opens."""
+        closed = {d for d in self._holiday_dates if d.year == year}
+        if self._holiday_country is not None:
+            import holidays  # imported here: it is large and only calendars with a country need it
+
+            official = holidays.country_holidays(self._holiday_country, subdiv=self._holiday_subdiv, years=year)
+            closed.update(d for d in official if d.year == year)
+        return frozenset(closed)
+
+    # --- days, read off the local clock ---------------------------------------------------------------
+
+    def _intervals(self, day: dt.date, hours: Ranges) -> list[Interval]:
+        intervals = [(self._reached(day, start), self._reached(day, end)) for start, end in hours]
         return [(opens, closes) for opens, closes in intervals if opens < closes]
 
     def _reached(self, day: dt.date, minute: int) -> dt.datetime:
@@ -182,45 +275,6 @@ class BusinessCalendar:
             return instant
         # The clock never shows ``wall``: it jumped over it, and zoneinfo placed it after the jump.
         return self._last_clock_change(instant)
-
-    def _business_day(self, at: dt.datetime) -> dt.date:
-        """The date whose span of business day, from its midnight to the next as reached, holds ``at``."""
-        day: dt.date = at.astimezone(self._zone).date()
-        # Where clocks went back across midnight (St. John's and Goose Bay at 00:01 until 2010), the clock showed
-        # yesterday again after today had begun.
-        if self._reached(day + DAY, 0) <= at:
-            day += DAY
-        return day
-
-    def _regular_weeks(self, day: dt.date, wanted: int) -> int:
-        """How many of ``wanted`` whole weeks from ``day`` on hold exactly the weekly business time."""
-        if wanted <= 0:
-            return 0
-        limit = day + wanted * WEEK
-        for year in range(day.year, limit.year + 1):
-            irregular = self._year(year).irregular
-            index = bisect.bisect_left(irregular, day)
-            if index < len(irregular):
-                return min(wanted, (irregular[index] - day).days // 7)
-        return wanted
-
-    # --- per-year caches ------------------------------------------------------------------------------
-
-    def _year(self, year: int) -> _Year:
-        cached = self._years.get(year)
-        if cached is None:
-            closed = {d for d in self._holiday_dates if d.year == year}
-            if self._holiday_country is not None:
-                import holidays  # imported here: it is large and only calendars with a country need it
-
-                official = holidays.country_holidays(self._holiday_country, subdiv=self._holiday_subdiv, years=year)
-                closed.update(d for d in official if d.year == year)
-            # A clock change can move the business time of the local dates around its UTC date.
-            near_changes = {(change + shift).date() for y in (year - 1, year, year + 1)
-                            for change in self._clock_changes(y) for shift in (-DAY, ZERO, DAY)}
-            irregular = closed | {d for d in (*self._half_days, *near_changes) if d.year == year}
-            cached = self._years[year] = _Year(frozenset(closed), tuple(sorted(irregular)))
-        return cached
 
     def _clock_changes(self, year: int) -> tuple[dt.datetime, ...]:
         """The instants in ``(Jan 1, next Jan 1]`` UTC at which the zone's UTC offset changes."""
@@ -267,3 +321,19 @@ def _utc(at: dt.datetime) -> dt.datetime:
         msg = f"business-calendar arithmetic needs an aware datetime, got {at.isoformat()}"
         raise ValueError(msg)
     return at.astimezone(dt.UTC)
+
+
+def _microseconds(at: dt.datetime) -> int:
+    """``at`` as whole microseconds since the epoch: exact, unlike a float timestamp."""
+    if at.tzinfo is not dt.UTC:  # the usual case, instants read from the database, skips the conversion
+        at = _utc(at)
+    since = at - EPOCH
+    return (since.days * 86_400 + since.seconds) * US + since.microseconds
+
+
+def _instant(microseconds: int) -> dt.datetime:
+    return EPOCH + dt.timedelta(0, 0, microseconds)  # positional: keywords take a slower path for big numbers
+
+
+def _offset_us(offset: dt.timedelta) -> int:
+    return (offset.days * 86_400 + offset.seconds) * US + offset.microseconds

@@ -1,9 +1,7 @@
-"""Business-calendar arithmetic: hand-checked deadlines, then properties against a minute-by-minute oracle.
+"""Business-calendar arithmetic: hand-checked deadlines, then properties against the oracles of calendar_oracle.
 
-Hand-checked cases use an office open Monday to Friday 08:00-18:00 in Berlin unless they say otherwise.
-The oracle knows nothing of intervals: it steps a UTC minute at a time, reads the local clock, keeps the
-highest reading so far (the rule that the calendar's clock never runs backwards) and looks that reading up
-in the date's opening hours.
+Hand-checked cases use an office open Monday to Friday 08:00-18:00 in Berlin unless they say otherwise. Spans
+of days are compared with the minute oracle, spans of years and across New Year with the day walk.
 """
 
 from __future__ import annotations
@@ -12,7 +10,6 @@ import dataclasses
 import datetime as dt
 import functools
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,9 +21,16 @@ from hypothesis import strategies as st
 
 from runtime.config import ir
 from runtime.config.desk import load_desk
-from runtime.config.units import DAY_NAMES, parse_days, parse_ranges
+from runtime.config.units import DAY_NAMES, parse_ranges
 from runtime.sla.calendar import BusinessCalendar, CalendarNeverOpens
 from tests.desk_fixtures import FIXTURES, overlay_desk
+from tests.sla.calendar_oracle import (
+    day_walk_add,
+    day_walk_between,
+    oracle_add,
+    oracle_open_minutes,
+    weekly_minutes,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 HOUR = 3600
@@ -223,6 +227,81 @@ def test_a_clock_going_back_across_midnight_keeps_the_new_day() -> None:
     assert not saturday_night.is_open(utc(2006, 10, 29, 3, 30))  # the clock shows Saturday 23:31 again
 
 
+# --- years: long spans, New Year, exact instants ------------------------------------------------------
+
+def test_ten_years_of_business_weeks_end_on_the_friday_of_the_last_week() -> None:
+    utc_office = calendar(timezone="UTC")
+    start = utc(2024, 1, 1, 8)  # a Monday
+    last_friday = utc(2024, 1, 5, 18) + 519 * dt.timedelta(weeks=1)
+    assert utc_office.add(start, 520 * 50 * HOUR) == last_friday
+    assert utc_office.between(start, last_friday) == 520 * 50 * HOUR
+    assert utc_office.between(start, last_friday + dt.timedelta(days=2)) == 520 * 50 * HOUR
+
+
+def test_six_years_in_berlin_hold_the_hours_of_their_working_days() -> None:
+    office = calendar({"mon-fri": "08:00-12:30, 13:15-18:00"}, country="DE", subdiv="BE")
+    closed = holidays.country_holidays("DE", subdiv="BE", years=range(2024, 2030))
+    first, end = dt.date(2024, 1, 1), dt.date(2030, 1, 1)
+    dates = (first + dt.timedelta(days=i) for i in range((end - first).days))
+    total = sum(1 for d in dates if d.weekday() < 5 and d not in closed) * (9 * HOUR + 15 * 60)
+    assert office.between(berlin(2024, 1, 1), berlin(2030, 1, 1)) == total
+    assert office.add(berlin(2024, 1, 1), total) == berlin(2029, 12, 31, 18)  # a Monday, and not a holiday
+    assert office.add(berlin(2024, 1, 1), total + 1) == berlin(2030, 1, 2, 8, 0, 1)
+    assert office.add(berlin(2026, 6, 1), 0) == berlin(2026, 6, 1, 8)
+
+
+def test_a_day_open_around_the_clock_runs_on_into_the_new_year() -> None:
+    every_hour = calendar({"mon-sun": "00:00-24:00"})
+    assert every_hour.add(berlin(2025, 12, 31, 23, 30), HOUR) == berlin(2026, 1, 1, 0, 30)
+    assert every_hour.add(berlin(2025, 12, 31, 23), HOUR) == berlin(2026, 1, 1)
+    assert every_hour.between(berlin(2025, 12, 31), berlin(2026, 1, 2)) == 48 * HOUR
+    assert every_hour.is_open(berlin(2026, 1, 1))
+
+
+def test_microseconds_are_kept_exactly_even_centuries_ahead() -> None:
+    office = calendar()
+    start = berlin(2025, 6, 23, 9) + dt.timedelta(microseconds=123_457)
+    assert office.add(start, HOUR) == start + dt.timedelta(hours=1)
+    assert office.add(start, 9 * HOUR) == berlin(2025, 6, 24, 8) + dt.timedelta(microseconds=123_457)
+    assert office.between(start, start + dt.timedelta(seconds=2, microseconds=-1)) == 1
+    assert office.next_open(berlin(2025, 6, 23, 7, 59, 59) + dt.timedelta(microseconds=999_999)) == berlin(
+        2025, 6, 23, 8)
+    assert office.is_open(berlin(2025, 6, 23, 17, 59, 59) + dt.timedelta(microseconds=999_999))
+    # In 2400 a float timestamp no longer holds microseconds.
+    far = berlin(2400, 6, 20, 9) + dt.timedelta(microseconds=999_999)  # a Tuesday
+    assert office.add(far, 1) == far + dt.timedelta(seconds=1)
+    assert office.between(far, far + dt.timedelta(hours=1)) == HOUR
+
+
+def test_starts_in_any_zone_give_the_same_utc_deadline() -> None:
+    office = calendar(country="DE", subdiv="BE")
+    start = utc(2025, 12, 31, 15, 30)
+    for zone in (dt.UTC, BERLIN, ZoneInfo("America/New_York"), dt.timezone(dt.timedelta(hours=5, minutes=45))):
+        due = office.add(start.astimezone(zone), 2 * HOUR)
+        assert due == berlin(2026, 1, 2, 8, 30)
+        assert due.tzinfo is dt.UTC
+        assert office.between(start.astimezone(zone), due.astimezone(zone)) == 2 * HOUR
+
+
+def test_instants_before_1970_count_like_any_other() -> None:
+    utc_office = calendar(timezone="UTC")
+    assert utc_office.add(utc(1969, 12, 31, 17), 2 * HOUR) == utc(1970, 1, 1, 9)
+    assert utc_office.between(utc(1969, 12, 31, 17), utc(1970, 1, 1, 9)) == 2 * HOUR
+    assert utc_office.add(utc(1969, 12, 31, 17, 59, 59) + dt.timedelta(microseconds=1), 0) == utc(
+        1969, 12, 31, 17, 59, 59, ) + dt.timedelta(microseconds=1)
+
+
+def test_half_days_years_apart_are_found_across_the_empty_years_between() -> None:
+    half_days = definition(half_days={"2025-12-23": "08:00-12:00", "2028-06-01": "09:00-10:00"})
+    only_half_days = BusinessCalendar.from_ir(dataclasses.replace(half_days, hour_rules=()))
+    assert only_half_days.add(berlin(2025, 12, 23, 11), 2 * HOUR) == berlin(2028, 6, 1, 10)
+    assert only_half_days.between(berlin(2025, 1, 1), berlin(2029, 1, 1)) == 5 * HOUR
+    with pytest.raises(CalendarNeverOpens):
+        only_half_days.add(berlin(2025, 12, 23, 11), 2 * HOUR + 1)
+    with pytest.raises(CalendarNeverOpens):
+        only_half_days.next_open(berlin(2028, 6, 1, 10))
+
+
 # --- around the clock, and refusals -------------------------------------------------------------------
 
 def test_an_always_open_calendar_is_plain_utc_arithmetic_without_holidays() -> None:
@@ -311,56 +390,6 @@ def cases(draw: st.DrawFn) -> tuple[ir.Calendar, dt.datetime]:
     return ir.Calendar("random", zone, False, tuple(rules), country, subdiv, dates, half_days, SRC), start
 
 
-def weekly_minutes(definition: ir.Calendar) -> int:
-    return sum((end - start) * len(parse_days(days) or ()) for days, ranges in definition.hour_rules
-               for start, end in ranges)
-
-
-@functools.cache
-def official_holidays(country: str | None, subdiv: str | None, year: int) -> frozenset[dt.date]:
-    if country is None:
-        return frozenset()
-    return frozenset(holidays.country_holidays(country, subdiv=subdiv, years=year))
-
-
-@functools.cache
-def oracle_hours(definition: ir.Calendar, day: dt.date) -> tuple[tuple[int, int], ...]:
-    for half_day in definition.half_days:
-        if half_day.date == day.isoformat():
-            return half_day.hours
-    if day.isoformat() in definition.holiday_dates or day in official_holidays(
-            definition.holiday_country, definition.holiday_subdiv, day.year):
-        return ()
-    for days, ranges in definition.hour_rules:
-        if day.weekday() in (parse_days(days) or ()):
-            return ranges
-    return ()
-
-
-def oracle_open_minutes(definition: ir.Calendar, start: dt.datetime) -> Iterator[bool]:
-    """Whether each UTC minute from ``start`` on is business time, read off the never-backwards local clock."""
-    zone = ZoneInfo(definition.timezone)
-    instant = start - dt.timedelta(hours=3)  # long enough before to know the highest reading at ``start``
-    highest = instant.astimezone(zone).replace(tzinfo=None)
-    while True:
-        highest = max(highest, instant.astimezone(zone).replace(tzinfo=None))
-        if instant >= start:
-            minute = highest.hour * 60 + highest.minute
-            yield any(opens <= minute < closes for opens, closes in oracle_hours(definition, highest.date()))
-        instant += MINUTE
-
-
-def oracle_add(definition: ir.Calendar, start: dt.datetime, minutes: int) -> dt.datetime:
-    counted = 0
-    for index, is_open in enumerate(itertools.islice(oracle_open_minutes(definition, start), 60 * 1440)):
-        if is_open and minutes == 0:
-            return start + index * MINUTE
-        counted += is_open
-        if is_open and counted == minutes:
-            return start + (index + 1) * MINUTE
-    raise AssertionError("the oracle found no deadline within 60 days")
-
-
 @PROPERTY
 @given(case=cases(), span=st.integers(0, 3 * 1440))
 def test_between_matches_the_minute_by_minute_oracle(case: tuple[ir.Calendar, dt.datetime], span: int) -> None:
@@ -416,3 +445,50 @@ def test_a_long_add_equals_a_chain_of_adds_shorter_than_a_week(case: tuple[ir.Ca
     for step in seconds:
         chained = business.add(chained, step)
     assert business.add(start, sum(seconds)) == chained
+
+
+# --- long spans against the day walk --------------------------------------------------------------
+
+BERLIN_OFFICE = definition({"mon-fri": "08:00-12:30, 13:15-18:00"}, country="DE", subdiv="BE")
+BUSINESS_DAY = 9 * HOUR + 15 * 60
+
+
+@PROPERTY
+@given(case=cases(), span=st.integers(0, 3 * 1440))
+def test_the_day_walk_agrees_with_the_minute_oracle(case: tuple[ir.Calendar, dt.datetime], span: int) -> None:
+    definition, start = case
+    expected = 60 * sum(itertools.islice(oracle_open_minutes(definition, start), span))
+    assert day_walk_between(definition, start, start + span * MINUTE) == expected
+
+
+@PROPERTY
+@given(case=cases(), weeks=st.floats(0, 160), microseconds=st.integers(0, 10**8))
+def test_a_long_add_matches_the_day_walk(case: tuple[ir.Calendar, dt.datetime], weeks: float,
+                                         microseconds: int) -> None:
+    definition, start = case
+    start += dt.timedelta(microseconds=microseconds)
+    seconds = int(weeks * weekly_minutes(definition) * 60)
+    assert BusinessCalendar.from_ir(definition).add(start, seconds) == day_walk_add(definition, start, seconds)
+
+
+@PROPERTY
+@given(case=cases(), span=st.timedeltas(dt.timedelta(0), dt.timedelta(days=3 * 366)))
+def test_a_long_between_matches_the_day_walk(case: tuple[ir.Calendar, dt.datetime], span: dt.timedelta) -> None:
+    definition, start = case
+    expected = day_walk_between(definition, start, start + span)
+    assert BusinessCalendar.from_ir(definition).between(start, start + span) == expected
+
+
+@functools.cache
+def berlin_office() -> BusinessCalendar:
+    return BusinessCalendar.from_ir(BERLIN_OFFICE)  # shared, so that its years are laid out once and reused
+
+
+@PROPERTY
+@given(start=st.datetimes(dt.datetime(2024, 1, 1), dt.datetime(2027, 12, 31), timezones=st.just(dt.UTC)),
+       seconds=st.integers(0, 10 * BUSINESS_DAY), zone=st.sampled_from((dt.UTC, BERLIN, ZoneInfo("Asia/Tokyo"))))
+def test_sla_deadlines_on_a_berlin_office_match_the_day_walk(start: dt.datetime, seconds: int,
+                                                             zone: dt.tzinfo) -> None:
+    due = berlin_office().add(start.astimezone(zone), seconds)
+    assert due == day_walk_add(BERLIN_OFFICE, start, seconds)
+    assert berlin_office().between(start.astimezone(zone), due) == seconds
