@@ -46,33 +46,46 @@ def relation_targets(compiled: CompiledDesk, type_name: str) -> dict[str, str]:
     return targets
 
 
-def _existence_check(compiled: CompiledDesk, type_name: str, fields: tuple[str, ...]) -> sa.Select[Any]:
-    """One query for the ids of ``fields``, each looked up in its target table: a row whose column for a field
-    is null when that id points at nothing."""
+def _existence_check(compiled: CompiledDesk, type_name: str, fields: tuple[str, ...],
+                     organization: bool) -> sa.Select[Any]:
+    """One query for the ids of ``fields``, each looked up in its target table: a row with a column per field,
+    null where that id points at nothing, and with ``organization`` the requester's organization last."""
     def build() -> sa.Select[Any]:
         targets = relation_targets(compiled, type_name)
         found = []
-        for name in fields:
+        for i, name in enumerate(fields):
             table = compiled.table(targets[name])
             found.append(sa.select(table.c.id).where(table.c.id == sa.bindparam(f"relation_{name}"))
-                         .scalar_subquery().label(name))
+                         .scalar_subquery().label(f"found_{i}"))
+        if organization:
+            contacts = compiled.table("contacts")
+            found.append(sa.select(contacts.c.organization_id)
+                         .where(contacts.c.id == sa.bindparam("relation_requester_id")).scalar_subquery()
+                         .label("organization"))
         return sa.select(*found)
 
-    return compiled.memo(("records.existence_check", type_name, fields), build)
+    return compiled.memo(("records.existence_check", type_name, fields, organization), build)
 
 
-def check_relations(connection: sa.Connection, compiled: CompiledDesk, type_name: str, values: dict[str, Any]) -> None:
-    """Refuse ids that point at nothing, naming the field, before the database refuses them less clearly."""
+def check_relations(connection: sa.Connection, compiled: CompiledDesk, type_name: str, values: dict[str, Any], *,
+                    organization: bool = False) -> int | None:
+    """Refuse ids that point at nothing, naming the field, before the database refuses them less clearly.
+
+    With ``organization``, also return the organization of the requester (None without one), read by the same
+    query: a create needs both."""
     targets = compiled.memo(("records.relation_targets", type_name), lambda: relation_targets(compiled, type_name))
     given = tuple(name for name in targets if values.get(name) is not None)
+    organization = organization and "requester_id" in given
     if not given:
-        return
-    found = connection.execute(_existence_check(compiled, type_name, given),
+        return None
+    found = connection.execute(_existence_check(compiled, type_name, given, organization),
                                {f"relation_{name}": values[name] for name in given}).one()
     errors = [{"field": name, "reason": f"no {targets[name]} record with id {values[name]}"}
-              for name in given if found._mapping[name] is None]
+              for i, name in enumerate(given) if found[i] is None]
     if errors:
         raise InvalidTicket("a referenced record does not exist", errors)
+    requester_organization: int | None = found[-1] if organization else None
+    return requester_organization
 
 
 def _ticket_query(compiled: CompiledDesk, shape: tuple[str, ...]) -> sa.Select[Any]:

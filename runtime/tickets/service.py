@@ -77,8 +77,7 @@ class TicketService:
         # The reads come before the write transaction: on SQLite it holds the one write lock, so every statement
         # inside it limits how many tickets per second all processes together can create.
         with self.engine.connect() as connection:
-            check_relations(connection, self.compiled, type_name, values)
-            organization_id = self._organization(connection, values.get("requester_id"))
+            organization_id = check_relations(connection, self.compiled, type_name, values, organization=True)
         with _integrity_as_invalid(), write_transaction(self.engine) as connection:
             master |= {
                 "number": self._numbers.next(connection, ticket_type.number_prefix),
