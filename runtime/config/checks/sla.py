@@ -42,11 +42,36 @@ def _ranges(ranges: tuple[tuple[int, int], ...], src: ir.Src) -> Iterator[Proble
         last_end = max(last_end, end)
 
 
+def _holidays_given(calendar: ir.Calendar) -> str | None:
+    """What a calendar's ``holidays`` hold, for a builder to recognise, or None when nothing."""
+    given = []
+    if calendar.holiday_country is not None:
+        subdiv = f" (subdivision {calendar.holiday_subdiv})" if calendar.holiday_subdiv else ""
+        given.append(f"country {calendar.holiday_country}{subdiv}")
+    for count, noun in ((len(calendar.holiday_dates), "date"), (len(calendar.half_days), "half day")):
+        if count:
+            given.append(f"{count} {noun}{'s' if count > 1 else ''}")
+    if len(given) < 2:
+        return given[0] if given else None
+    return f"{', '.join(given[:-1])} and {given[-1]}"
+
+
 def _calendar(calendar: ir.Calendar) -> Iterator[Problem]:
     if calendar.timezone not in _time_zones():
         zones = sorted(_time_zones())
         yield Problem(calendar.src.at("timezone"), "unknown time zone", expected="an IANA zone such as Europe/Berlin",
                       found=f"'{calendar.timezone}'", hint=did_you_mean(calendar.timezone, zones))
+    # A deadline on a calendar that never opens can never be computed, and a 24x7 calendar ignores its holidays:
+    # both are mistakes better told when the desk is validated than found out when a ticket's SLA misbehaves.
+    holidays = _holidays_given(calendar)
+    if calendar.always_open and holidays:
+        yield Problem(calendar.src.at("holidays"), "holidays have no effect on a 24x7 calendar", found=holidays,
+                      hint="remove them or give opening hours", at_key=True)
+    elif not calendar.always_open and not calendar.hour_rules:
+        yield Problem(calendar.src.at("hours"), "calendar never opens",
+                      expected='opening hours for at least one weekday, such as {mon-fri: "09:00-17:00"}',
+                      found="no hours (an empty mapping)",
+                      hint="write 'hours: 24x7' for a calendar that is always open")
     covered: dict[int, str] = {}
     for key, ranges in calendar.hour_rules:
         days = parse_days(key)
