@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
+from runtime.sla.timers import clocks_for
 from runtime.tickets import audit
 from runtime.tickets.access import redact
 from runtime.tickets.actors import Actor
@@ -43,6 +44,7 @@ class TicketService:
         self.tickets = compiled.table("tickets")
         self.events = compiled.table("ticket_events")
         self.comments = compiled.table("comments")
+        self._sla = clocks_for(compiled)
         # Built once and executed with parameters: building ``insert(...).values(**row)`` per call costs more
         # than running it.
         self._insert_ticket = sa.insert(self.tickets).returning(self.tickets.c.id)
@@ -90,6 +92,7 @@ class TicketService:
             connection.execute(self._extension_inserts[type_name], {"ticket_id": ticket_id, **own})
             created = {k: (None, v) for k, v in values.items() if v not in (None, [], "")}
             audit.record(connection, self.events, ticket_id, actor, channel, "create", created, now)
+            self._sla.ticket_created(connection, {"id": ticket_id, **master, **own}, now)
         return redact({"id": ticket_id, **master, **own}, actor)
 
     def _organization(self, connection: sa.Connection, requester_id: int | None) -> int | None:
@@ -149,7 +152,9 @@ class TicketService:
             extension = self.compiled.table(f"ticket_{current['type']}")
             connection.execute(sa.update(extension).where(extension.c.ticket_id == current["id"]).values(**own))
         audit.record(connection, self.events, current["id"], actor, channel, action, changed, now)
-        return redact({**current, **master, **own, "version": version + 1, "updated_at": now}, actor)
+        after = {**current, **master, **own, "version": version + 1, "updated_at": now}
+        self._sla.ticket_changed(connection, current, after, now)
+        return redact(after, actor)
 
     def transition(self, actor: Actor, ticket_id: int, name: str, version: int,
                    fields: dict[str, Any] | None = None, channel: str = "api") -> dict[str, Any]:
@@ -216,6 +221,7 @@ class TicketService:
                                             ).scalar_one()
             audit.record(connection, self.events, ticket_id, actor, channel, "public_reply" if public else "note",
                          {}, now)
+            self._sla.commented(connection, current, public=public, by_agent=actor.kind == "agent", at=now)
             if public and actor.kind == "agent" and current["first_response_at"] is None:
                 connection.execute(sa.update(self.tickets).where(self.tickets.c.id == ticket_id)
                                    .values(first_response_at=now, version=self.tickets.c.version + 1,
@@ -231,6 +237,14 @@ class TicketService:
             if actor.kind == "contact":
                 query = query.where(self.comments.c.public.is_(True))
             return [dict(r._mapping) for r in connection.execute(query.order_by(self.comments.c.id))]
+
+    def sla_clocks(self, actor: Actor, ticket_id: int) -> list[dict[str, Any]]:
+        if actor.kind == "contact":
+            msg = "SLA clocks are for agents"
+            raise Forbidden(msg)
+        with self.engine.connect() as connection:
+            load(connection, self.compiled, actor, ticket_id)
+            return self._sla.view(connection, ticket_id, _now())
 
     def list_events(self, actor: Actor, ticket_id: int) -> list[dict[str, Any]]:
         if actor.kind == "contact":
