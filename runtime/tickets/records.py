@@ -31,8 +31,9 @@ def validate(model: type[TicketInput], payload: dict[str, Any] | BaseModel) -> T
 
 def split(compiled: CompiledDesk, type_name: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Separate values into master-table and extension-table columns."""
-    extension = compiled.table(f"ticket_{type_name}")
-    own = {k: v for k, v in values.items() if k in extension.c and k != "ticket_id"}
+    columns = compiled.memo(("records.extension_columns", type_name),
+                            lambda: frozenset(compiled.table(f"ticket_{type_name}").c.keys()) - {"ticket_id"})
+    own = {k: v for k, v in values.items() if k in columns}
     return {k: v for k, v in values.items() if k not in own}, own
 
 
