@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -36,23 +37,37 @@ class Actor:
 SYSTEM = Actor("system", None, "system", frozenset({"system", "admin"}))
 
 
+def _agent_queries(compiled: CompiledDesk) -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
+    def build() -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
+        agents, members = compiled.table("agents"), compiled.table("team_members")
+        agent: sa.BindParameter[int] = sa.bindparam("agent_id")
+        return (sa.select(agents.c.username, agents.c.roles, agents.c.active).where(agents.c.id == agent),
+                sa.select(members.c.team_id).where(members.c.agent_id == agent),
+                sa.select(agents.c.id).where(agents.c.manager_id == agent))
+
+    return compiled.memo("actors.agent", build)
+
+
 def agent_actor(connection: sa.Connection, compiled: CompiledDesk, agent_id: int) -> Actor:
-    agents, members = compiled.table("agents"), compiled.table("team_members")
-    row = connection.execute(sa.select(agents.c.username, agents.c.roles, agents.c.active)
-                             .where(agents.c.id == agent_id)).first()
+    agent, teams_of, reports_of = _agent_queries(compiled)
+    parameters = {"agent_id": agent_id}
+    row = connection.execute(agent, parameters).first()
     if row is None or not row.active:
         msg = "unknown or inactive agent"
         raise Forbidden(msg)
-    teams = connection.execute(sa.select(members.c.team_id).where(members.c.agent_id == agent_id)).scalars()
-    reports = connection.execute(sa.select(agents.c.id).where(agents.c.manager_id == agent_id)).scalars()
+    teams = connection.execute(teams_of, parameters).scalars()
+    reports = connection.execute(reports_of, parameters).scalars()
     return Actor("agent", agent_id, row.username, frozenset(row.roles) | {"agent"}, frozenset(teams),
                  frozenset(reports))
 
 
 def contact_actor(connection: sa.Connection, compiled: CompiledDesk, contact_id: int) -> Actor:
-    contacts = compiled.table("contacts")
-    row = connection.execute(sa.select(contacts.c.email, contacts.c.organization_id,
-                                       contacts.c.sees_organization_tickets).where(contacts.c.id == contact_id)).first()
+    def build() -> sa.Select[Any]:
+        contacts = compiled.table("contacts")
+        return sa.select(contacts.c.email, contacts.c.organization_id, contacts.c.sees_organization_tickets
+                         ).where(contacts.c.id == sa.bindparam("contact_id"))
+
+    row = connection.execute(compiled.memo("actors.contact", build), {"contact_id": contact_id}).first()
     if row is None:
         msg = "unknown contact"
         raise Forbidden(msg)
