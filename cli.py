@@ -1,4 +1,4 @@
-"""Tessera's command line: validate, plan, generate, check, migrate, serve, worker, demo, token, agent."""
+"""Tessera's command line: validate, plan, generate, check, migrate, serve, worker, demo, token, agent, sla."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runtime.errors import ConfigInvalid, DatabaseBehind, GeneratedStale, MigrationRefused
+from runtime.sla.commands import add_sla_commands
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -359,6 +360,7 @@ def parser() -> argparse.ArgumentParser:
         if name == "worker":
             command.add_argument("--once", action="store_true", help="run the due jobs once and exit")
     add_auth_commands(sub)
+    add_sla_commands(sub, compiled_desk, current_engine)
     return root
 
 

@@ -27,6 +27,7 @@ from runtime.web.people_api import people_handlers
 from runtime.web.problems import HANDLERS, problem_responses
 from runtime.web.relations_api import relation_handlers
 from runtime.web.sessions_api import SESSION_SCHEME, session_handlers
+from runtime.web.sla_api import sla_handlers
 from runtime.web.tickets_api import ticket_handlers
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -125,7 +126,7 @@ def create_app(compiled: CompiledDesk, engine: sa.Engine, *, check_database: boo
         route_handlers=[healthz, list_types, type_schema, home, *(schema_of(t.name) for t in desk.types),
                         *session_handlers(compiled, engine),
                         *documented([*ticket_handlers(compiled, engine), *relation_handlers(compiled, engine),
-                                     *people_handlers(compiled, engine)])],
+                                     *people_handlers(compiled, engine), *sla_handlers(compiled, engine)])],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         exception_handlers=HANDLERS,
         openapi_config=openapi_config(compiled),
