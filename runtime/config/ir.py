@@ -208,6 +208,16 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class Smtp:
+    host: str
+    port: int
+    sender: str
+    starttls: bool
+    username: str | None
+    password_env: str | None
+
+
+@dataclass(frozen=True)
 class Project:
     name: str
     languages: tuple[str, ...]
@@ -225,6 +235,7 @@ class Project:
     attachment_max_bytes: int = 25 * 1024 * 1024
     agents_see: str = "team"
     requesters_see_organization: bool = False
+    smtp: Smtp | None = None
 
 
 @dataclass(frozen=True)

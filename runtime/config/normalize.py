@@ -138,6 +138,7 @@ def project(p: spec.ProjectSpec, src: ir.Src) -> ir.Project:
         host=p.server.host, port=p.server.port, src=src,
         attachment_max_bytes=p.attachments.max_size_mb * 1024 * 1024, agents_see=p.access.agents_see,
         requesters_see_organization=p.access.requesters_see_organization,
+        smtp=ir.Smtp(**p.mail.outgoing.model_dump()) if p.mail.outgoing else None,
     )
 
 

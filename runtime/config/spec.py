@@ -275,6 +275,19 @@ class AccessSpec(Strict):
         default=False, description="requesters see their organization's tickets (a contact may also be allowed alone)")
 
 
+class SmtpSpec(Strict):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535), WHOLE] = 25
+    sender: str = Field(description="the From address of notifications, e.g. 'Service desk <desk@example.org>'")
+    starttls: bool = False
+    username: str | None = None
+    password_env: str | None = Field(default=None, description="the environment variable holding the password")
+
+
+class MailSpec(Strict):
+    outgoing: SmtpSpec | None = Field(default=None, description="the SMTP server notifications are sent through")
+
+
 class ProjectSpec(Strict):
     """``tessera.yaml``: settings of the whole desk."""
 
@@ -287,6 +300,7 @@ class ProjectSpec(Strict):
     server: ServerSpec = Field(default_factory=ServerSpec)
     attachments: AttachmentsSpec = Field(default_factory=AttachmentsSpec)
     access: AccessSpec = Field(default_factory=AccessSpec)
+    mail: MailSpec = Field(default_factory=MailSpec)
 
 
 # The file kinds a desk is made of, by the name of their JSON Schema.

@@ -135,8 +135,9 @@ class SlaClocks:
             return True
         dialect = connection.dialect.name
         insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(self.events).values(**row)
-        result = connection.execute(insert.on_conflict_do_nothing())
-        return result.rowcount == 1
+        # RETURNING says whether a row went in; rowcount is not reliable for this on every driver.
+        inserted = connection.execute(insert.on_conflict_do_nothing().returning(self.events.c.id)).scalar()
+        return inserted is not None
 
     def note(self, connection: sa.Connection, timer_id: int, escalation: int, detail: dict[str, Any]) -> None:
         """Complete an escalation event's record with what the step did."""

@@ -111,14 +111,19 @@ class TicketService:
             msg = "requesters reply with comments; they cannot edit ticket fields"
             raise Forbidden(msg)
         with _integrity_as_invalid(), write_transaction(self.engine) as connection:
-            current = load(connection, self.compiled, actor, ticket_id)
-            data = validate(self.compiled.update_models[current["type"]], payload)
-            changes = data.model_dump(exclude_unset=True)
-            version = changes.pop("version")
-            self._keep_required(current["type"], changes)
-            if "title" in changes and changes["title"] is None:
-                raise InvalidTicket("title cannot be empty", [{"field": "title", "reason": "a ticket needs a title"}])
-            return self._write(connection, actor, current, version, changes, channel, "update")
+            return self.update_in(connection, actor, ticket_id, payload, channel)
+
+    def update_in(self, connection: sa.Connection, actor: Actor, ticket_id: int,
+                  payload: dict[str, Any] | BaseModel, channel: str) -> dict[str, Any]:
+        """``update`` inside the caller's transaction (the SLA sweep changes tickets in its own)."""
+        current = load(connection, self.compiled, actor, ticket_id)
+        data = validate(self.compiled.update_models[current["type"]], payload)
+        changes = data.model_dump(exclude_unset=True)
+        version = changes.pop("version")
+        self._keep_required(current["type"], changes)
+        if "title" in changes and changes["title"] is None:
+            raise InvalidTicket("title cannot be empty", [{"field": "title", "reason": "a ticket needs a title"}])
+        return self._write(connection, actor, current, version, changes, channel, "update")
 
     def _keep_required(self, type_name: str, changes: dict[str, Any]) -> None:
         """A required field may change but not be emptied."""
@@ -159,33 +164,38 @@ class TicketService:
     def transition(self, actor: Actor, ticket_id: int, name: str, version: int,
                    fields: dict[str, Any] | None = None, channel: str = "api") -> dict[str, Any]:
         with _integrity_as_invalid(), write_transaction(self.engine) as connection:
-            current = load(connection, self.compiled, actor, ticket_id)
-            workflow = self.compiled.workflow_for(current["type"])
-            transition = workflow.transitions.get(name)
-            if transition is None:
-                msg = f"workflow has no transition '{name}'; it has {', '.join(workflow.transitions)}"
-                raise TransitionRefused(msg)
-            changes: dict[str, Any] = {}
-            if fields:
-                if actor.kind == "contact":
-                    msg = "requesters cannot change fields"
-                    raise Forbidden(msg)
-                data = validate(self.compiled.update_models[current["type"]], {**fields, "version": version})
-                changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if k != "version"}
-                self._keep_required(current["type"], changes)
-            changes |= dict(transition.updates)
-            reasons = [] if current["status"] in transition.sources else [
-                f"it does not leave state '{current['status']}'"]
-            reasons += transition.blockers({**current, **changes}, actor.roles)
-            if reasons:
-                msg = f"cannot {name} ticket {current['number']}: {'; '.join(reasons)}"
-                raise TransitionRefused(msg)
-            target = workflow.move(current["status"], name)
-            category = workflow.categories[target]
-            changes |= {"status": target, "status_category": category, **self._stamps(current, category)}
-            if target != current["status"]:
-                changes["status_changed_at"] = _now()
-            return self._write(connection, actor, current, version, changes, channel, f"transition:{name}")
+            return self.transition_in(connection, actor, ticket_id, name, version, fields, channel)
+
+    def transition_in(self, connection: sa.Connection, actor: Actor, ticket_id: int, name: str, version: int,
+                      fields: dict[str, Any] | None, channel: str) -> dict[str, Any]:
+        """``transition`` inside the caller's transaction."""
+        current = load(connection, self.compiled, actor, ticket_id)
+        workflow = self.compiled.workflow_for(current["type"])
+        transition = workflow.transitions.get(name)
+        if transition is None:
+            msg = f"workflow has no transition '{name}'; it has {', '.join(workflow.transitions)}"
+            raise TransitionRefused(msg)
+        changes: dict[str, Any] = {}
+        if fields:
+            if actor.kind == "contact":
+                msg = "requesters cannot change fields"
+                raise Forbidden(msg)
+            data = validate(self.compiled.update_models[current["type"]], {**fields, "version": version})
+            changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if k != "version"}
+            self._keep_required(current["type"], changes)
+        changes |= dict(transition.updates)
+        reasons = [] if current["status"] in transition.sources else [
+            f"it does not leave state '{current['status']}'"]
+        reasons += transition.blockers({**current, **changes}, actor.roles)
+        if reasons:
+            msg = f"cannot {name} ticket {current['number']}: {'; '.join(reasons)}"
+            raise TransitionRefused(msg)
+        target = workflow.move(current["status"], name)
+        category = workflow.categories[target]
+        changes |= {"status": target, "status_category": category, **self._stamps(current, category)}
+        if target != current["status"]:
+            changes["status_changed_at"] = _now()
+        return self._write(connection, actor, current, version, changes, channel, f"transition:{name}")
 
     @staticmethod
     def _stamps(current: dict[str, Any], category: str) -> dict[str, Any]:

@@ -17,11 +17,15 @@ import sqlalchemy as sa
 from runtime.artifacts import migration_paths
 from runtime.compile.desk import CompiledDesk
 from runtime.db.guard import ensure_current
+from runtime.notify.email import send_email
+from runtime.notify.outbox import EMAIL, WEBHOOK
+from runtime.notify.webhook import post_webhook
+from runtime.sla.sweep import sweep
 from runtime.tickets.timed import run_timed_transitions
 
 log = logging.getLogger("tessera.worker")
 Handler = Callable[[CompiledDesk, sa.Connection, dict[str, Any]], None]
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: dict[str, Handler] = {EMAIL: send_email, WEBHOOK: post_webhook}
 RETRY_DELAY = dt.timedelta(minutes=1)
 MAX_ATTEMPTS = 5
 
@@ -82,6 +86,9 @@ class Worker:
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
         log.info("worker started")
         while not self.stopping:
+            # The sweep first: a breach is recorded within one poll of its due time, and the deliveries it
+            # queues go out in the same round.
+            sweep(self.compiled, self.engine)
             self.run_due()
             run_timed_transitions(self.compiled, self.engine)
             if once:

@@ -58,6 +58,10 @@ def test_upgrading_indexes_existing_tickets_and_downgrading_removes_every_search
         tmp_path: Path, database_url: str) -> None:
     root = copy_shipped_desk(tmp_path / "desk")
     shutil.copytree(SHIPPED / "generated", root / "generated")
+    # Tickets are written below by today's code into the schema of an older revision: without SLA policies
+    # it writes nothing into the SLA tables, which that revision does not have yet in their current shape.
+    for policy_file in (root / "sla_policies").glob("*.yaml"):
+        policy_file.unlink()
     compiled = load_compiled(root)
     paths = migration_paths(compiled)
     engine = make_engine(database_url, root)

@@ -159,9 +159,9 @@ def _policy(desk: ir.Desk, policy: ir.Policy, calendars: list[str]) -> Iterator[
             yield Problem(escalation.src.at("metric"), "escalation on a metric without targets",
                           expected="a metric that the policy's targets set", found=f"'{escalation.metric}'")
         for index, who in enumerate(escalation.notify):
-            if who not in NOTIFY_TARGETS and "@" not in who:
+            if who not in NOTIFY_TARGETS and "@" not in who and not who.startswith(("https://", "http://")):
                 yield Problem(escalation.src.at("notify", index), "unknown notification target",
-                              expected=f"{one_of(NOTIFY_TARGETS)} or an email address", found=f"'{who}'",
+                              expected=f"{one_of(NOTIFY_TARGETS)}, an email address or a webhook URL", found=f"'{who}'",
                               hint=did_you_mean(who, NOTIFY_TARGETS))
 
 

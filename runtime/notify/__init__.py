@@ -1,0 +1,1 @@
+"""Telling people: in-app notices, and email and webhook deliveries queued in an outbox for the worker."""

@@ -1,0 +1,27 @@
+"""Deliveries to the outside world are queued as jobs in the same transaction as the change that causes them,
+and sent by the worker after it commits: a rolled-back change sends nothing, and a failed send is retried."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from runtime.compile.desk import CompiledDesk
+
+EMAIL, WEBHOOK = "email", "webhook"
+
+
+class Outbox:
+    def __init__(self, compiled: CompiledDesk) -> None:
+        self.jobs = compiled.table("jobs")
+
+    def email(self, connection: sa.Connection, to: str, subject: str, body: str, now: dt.datetime) -> None:
+        self._queue(connection, EMAIL, {"to": to, "subject": subject, "body": body}, now)
+
+    def webhook(self, connection: sa.Connection, url: str, payload: dict[str, Any], now: dt.datetime) -> None:
+        self._queue(connection, WEBHOOK, {"url": url, "body": payload}, now)
+
+    def _queue(self, connection: sa.Connection, kind: str, payload: dict[str, Any], now: dt.datetime) -> None:
+        connection.execute(sa.insert(self.jobs).values(kind=kind, payload=payload, run_at=now, attempts=0))

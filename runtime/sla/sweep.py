@@ -1,0 +1,90 @@
+"""The SLA sweep: find the clocks whose breach or escalation has come, record it once, and act on it.
+
+Each clock names the moment it next needs attention (``next_check_at``, indexed), so finding the due ones costs
+the same whatever the number of open tickets. Everything a sweep does for one batch happens in one transaction:
+the breach or escalation event, the ticket changes it orders, the in-app notices and the queued emails and
+webhooks commit together or not at all, and the unique key on (clock, kind, escalation) makes a second
+worker's attempt at the same step a no-op. After downtime the next sweep finds every clock whose moment has
+passed and fires each step once, dated when it fell due.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from runtime.compile.desk import CompiledDesk
+from runtime.db.engine import write_transaction
+from runtime.sla import clock as clocks
+from runtime.sla.escalate import Escalator
+from runtime.sla.timers import BREACH, clocks_for
+
+log = logging.getLogger("tessera.sla")
+BATCH = 200
+
+
+@dataclass
+class SweepResult:
+    clocks: int = 0
+    breaches: int = 0
+    escalations: int = 0
+
+
+def sweep(compiled: CompiledDesk, engine: sa.Engine, now: dt.datetime | None = None, batch: int = BATCH,
+          max_batches: int | None = None) -> SweepResult:
+    """Handle every clock due by ``now`` (default: the current time), ``batch`` clocks per transaction."""
+    now = now or dt.datetime.now(dt.UTC)
+    sla = clocks_for(compiled)
+    escalator = Escalator(compiled, engine)
+    timers = sla.timers
+    due = (sa.select(timers).where(timers.c.next_check_at <= now)
+           .order_by(timers.c.next_check_at, timers.c.id).limit(batch))
+    result = SweepResult()
+    rounds = 0
+    while max_batches is None or rounds < max_batches:
+        rounds += 1
+        with write_transaction(engine) as connection:
+            # Another worker's batch is skipped rather than waited for; SQLite has one writer anyway.
+            query = due.with_for_update(skip_locked=True) if connection.dialect.name == "postgresql" else due
+            rows = connection.execute(query).all()
+            for row in rows:
+                clock = sla.clock_of(row)
+                escalations = sla.escalations(row.policy)
+                if clocks.breach_due(clock, now):
+                    clocks.mark_breached(clock)
+                    assert clock.breached_at is not None
+                    if sla.record(connection, row.id, "breached", clock.breached_at,
+                                  {"noticed_at": now.isoformat(), "target_seconds": clock.target},
+                                  escalation=BREACH):
+                        result.breaches += 1
+                fresh = []
+                for index in clocks.due_escalations(clock, escalations, now):
+                    clock.fired.append(index)
+                    moment = _reached(clock, clocks.threshold(escalations[index], clock.target))
+                    if sla.record(connection, row.id, "escalation", moment, {"noticed_at": now.isoformat()},
+                                  escalation=index):
+                        fresh.append(index)
+                # Stored before acting: a step that changes the ticket re-targets this very clock from the
+                # database, and must find it as the sweep left it.
+                sla.store(connection, row.id, clock, clocks.next_check(clock, escalations))
+                for index in fresh:
+                    done = escalator.fire(connection, row.ticket_id, clock, escalations[index], now)
+                    sla.note(connection, row.id, index, {"noticed_at": now.isoformat(), **done})
+                    result.escalations += 1
+            result.clocks += len(rows)
+        if len(rows) < batch:
+            break
+    if result.breaches or result.escalations:
+        log.info("SLA sweep: %s clocks, %s breaches, %s escalations", result.clocks, result.breaches,
+                 result.escalations)
+    return result
+
+
+def _reached(clock: clocks.Clock, seconds: int) -> dt.datetime:
+    """When the clock reached ``seconds`` of business time (for the record: when the step fell due)."""
+    assert clock.running_since is not None
+    remaining = seconds - clock.elapsed
+    return clock.running_since if remaining <= 0 else clock.calendar.add(clock.running_since, remaining)
