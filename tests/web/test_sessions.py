@@ -102,7 +102,9 @@ def test_writes_need_the_csrf_token_and_reads_do_not(api: Api) -> None:
     missing = api.client.post(path, json=ticket)
     assert missing.status_code == 403
     assert "x-csrf-token" in missing.json()["detail"]
-    wrong = api.client.post(path, json=ticket, headers={"X-CSRF-Token": body["csrf_token"][:-1] + "A"})
+    token = body["csrf_token"]
+    altered = token[:-1] + ("B" if token.endswith("A") else "A")  # always differs from the real one
+    wrong = api.client.post(path, json=ticket, headers={"X-CSRF-Token": altered})
     assert wrong.status_code == 403
     created = api.client.post(path, json=ticket, headers=csrf(body))
     assert created.status_code == 201, created.text
