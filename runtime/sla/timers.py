@@ -38,7 +38,19 @@ class SlaClocks:
         # Changing any of these may change which policy applies, or its target.
         self._selection_fields = {"type", "priority", "category", "organization_id"} | {
             name for p in self.book.policies for name, _ in p.field_matches}
-        self._insert = sa.insert(self.timers).returning(self.timers.c.id)
+        # Built once: these run inside the ticket's write transaction, which on SQLite holds the one write lock.
+        self._insert = sa.insert(self.timers).returning(self.timers.c.id, sort_by_parameter_order=True)
+        self._insert_event = sa.insert(self.events)
+        self._update = sa.update(self.timers).where(self.timers.c.id == sa.bindparam("the_timer"))
+        self._note = sa.update(self.events).where(
+            self.events.c.timer_id == sa.bindparam("the_timer"), self.events.c.kind == "escalation",
+            self.events.c.escalation == sa.bindparam("the_step"))
+        params: dict[str, Any] = {c: sa.bindparam(c) for c in ("timer_id", "kind", "escalation", "at", "detail")}
+        self._once = {
+            "postgresql": postgresql.insert(self.events).values(**params).on_conflict_do_nothing()
+            .returning(self.events.c.id),
+            "sqlite": sqlite.insert(self.events).values(**params).on_conflict_do_nothing().returning(self.events.c.id),
+        }
         self._of_ticket = sa.select(self.timers).where(self.timers.c.ticket_id == sa.bindparam("ticket"))
 
     # --- hooks called by the ticket service -------------------------------------------------------------
@@ -50,10 +62,8 @@ class SlaClocks:
         if policy is None:
             return
         paused = self.book.pauses(policy, ticket["status"], ticket["status_category"])
-        for metric in ("first_response", "resolution"):
-            if metric == "first_response" and ticket.get("first_response_at") is not None:
-                continue
-            self._start(connection, ticket, policy, metric, at, paused=paused)
+        metrics = ["resolution"] if ticket.get("first_response_at") is not None else ["first_response", "resolution"]
+        self._start(connection, ticket, policy, metrics, at, paused=paused)
 
     def ticket_changed(self, connection: sa.Connection, before: Mapping[str, Any], after: Mapping[str, Any],
                        at: dt.datetime) -> None:
@@ -94,7 +104,7 @@ class SlaClocks:
         policy = self.book.select(self._facts(connection, ticket))
         if policy is not None:
             paused = self.book.pauses(policy, ticket["status"], ticket["status_category"])
-            self._start(connection, ticket, policy, "next_response", at, paused=paused)
+            self._start(connection, ticket, policy, ["next_response"], at, paused=paused)
 
     # --- reading ----------------------------------------------------------------------------------------
 
@@ -131,40 +141,44 @@ class SlaClocks:
         """Add a ledger event; for breaches and escalations at most once per clock (False when it was there)."""
         row = {"timer_id": timer_id, "kind": kind, "escalation": escalation, "at": at, "detail": detail}
         if escalation is None:
-            connection.execute(sa.insert(self.events), row)
+            connection.execute(self._insert_event, row)
             return True
-        dialect = connection.dialect.name
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(self.events).values(**row)
         # RETURNING says whether a row went in; rowcount is not reliable for this on every driver.
-        inserted = connection.execute(insert.on_conflict_do_nothing().returning(self.events.c.id)).scalar()
+        inserted = connection.execute(self._once[connection.dialect.name], row).scalar()
         return inserted is not None
 
     def note(self, connection: sa.Connection, timer_id: int, escalation: int, detail: dict[str, Any]) -> None:
         """Complete an escalation event's record with what the step did."""
-        events = self.events
-        connection.execute(sa.update(events).where(events.c.timer_id == timer_id, events.c.kind == "escalation",
-                                                   events.c.escalation == escalation).values(detail=detail))
+        connection.execute(self._note, {"the_timer": timer_id, "the_step": escalation, "detail": detail})
 
     def store(self, connection: sa.Connection, timer_id: int, clock: Clock, next_check: dt.datetime | None
               ) -> None:
-        connection.execute(sa.update(self.timers).where(self.timers.c.id == timer_id).values(
-            **self._columns(clock), next_check_at=next_check))
+        connection.execute(self._update, {"the_timer": timer_id, **self._columns(clock), "next_check_at": next_check})
 
-    def _start(self, connection: sa.Connection, ticket: Mapping[str, Any], policy: ir.Policy, metric: str,
-               at: dt.datetime, *, paused: bool) -> None:
-        goal = self.book.goal(policy, ticket.get("priority"), metric)
-        if goal is None:
+    def _start(self, connection: sa.Connection, ticket: Mapping[str, Any], policy: ir.Policy,
+               metrics: list[str], at: dt.datetime, *, paused: bool) -> None:
+        """Start a clock for each metric the policy sets a target for, in one insert."""
+        started = []
+        for metric in metrics:
+            goal = self.book.goal(policy, ticket.get("priority"), metric)
+            if goal is None:
+                continue
+            clock = clocks.start(metric, policy.name, goal.calendar, goal.seconds, at)
+            if paused:
+                clocks.pause(clock, at, ticket["status"])
+            started.append((clock, goal))
+        if not started:
             return
-        clock = clocks.start(metric, policy.name, goal.calendar, goal.seconds, at)
+        rows = [{"ticket_id": ticket["id"], **self._columns(clock),
+                 "next_check_at": clocks.next_check(clock, policy.escalations)} for clock, _ in started]
+        ids = connection.execute(self._insert, rows).scalars().all()
+        events = [{"timer_id": timer_id, "kind": "started", "escalation": None, "at": at,
+                   "detail": {"target_seconds": goal.seconds, "calendar": goal.calendar.name}}
+                  for timer_id, (_, goal) in zip(ids, started, strict=True)]
         if paused:
-            clocks.pause(clock, at, ticket["status"])
-        next_check = clocks.next_check(clock, policy.escalations)
-        timer_id = connection.execute(self._insert, {"ticket_id": ticket["id"], **self._columns(clock),
-                                                     "next_check_at": next_check}).scalar_one()
-        self.record(connection, timer_id, "started", at, {"target_seconds": goal.seconds,
-                                                          "calendar": goal.calendar.name})
-        if paused:
-            self.record(connection, timer_id, "paused", at, {"status": ticket["status"]})
+            events += [{"timer_id": timer_id, "kind": "paused", "escalation": None, "at": at,
+                        "detail": {"status": ticket["status"]}} for timer_id in ids]
+        connection.execute(self._insert_event, events)
 
     def _retarget(self, connection: sa.Connection, ticket: Mapping[str, Any], stored: list[tuple[int, Clock]],
                   policy: ir.Policy | None, at: dt.datetime) -> None:
@@ -186,9 +200,10 @@ class SlaClocks:
         if policy is not None and ticket["status_category"] not in DONE:
             have = {clock.metric for _, clock in stored if clock.live or clock.state == clocks.STOPPED}
             paused = self.book.pauses(policy, ticket["status"], ticket["status_category"])
-            for metric in ("first_response", "resolution"):
-                if metric not in have and not (metric == "first_response" and ticket.get("first_response_at")):
-                    self._start(connection, ticket, policy, metric, at, paused=paused)
+            missing = [m for m in ("first_response", "resolution") if m not in have
+                       and not (m == "first_response" and ticket.get("first_response_at"))]
+            if missing:
+                self._start(connection, ticket, policy, missing, at, paused=paused)
 
     def _follow_status(self, connection: sa.Connection, before: Mapping[str, Any], after: Mapping[str, Any],
                        stored: list[tuple[int, Clock]], policy: ir.Policy | None, at: dt.datetime) -> None:
