@@ -16,8 +16,9 @@ import sqlalchemy as sa
 
 from runtime.artifacts import migration_paths
 from runtime.compile.desk import CompiledDesk
+from runtime.db.engine import write_transaction
 from runtime.db.guard import ensure_current
-from runtime.notify.email import send_email
+from runtime.notify.email import MailNotConfigured, send_email
 from runtime.notify.outbox import EMAIL, WEBHOOK
 from runtime.notify.webhook import post_webhook
 from runtime.sla.sweep import sweep
@@ -53,7 +54,9 @@ class Worker:
         count = 0
         while not self.stopping:
             now = dt.datetime.now(dt.UTC)
-            with self.engine.begin() as connection:
+            # Claimed in a writing transaction from the start: on SQLite a read that later writes loses the
+            # race for the lock ("database is locked") whenever another worker wrote in between.
+            with write_transaction(self.engine) as connection:
                 job = self._claim(connection, now)
                 if job is None:
                     return count
@@ -78,7 +81,11 @@ class Worker:
             values["done_at" if attempts >= MAX_ATTEMPTS else "run_at"] = now if attempts >= MAX_ATTEMPTS \
                 else now + RETRY_DELAY * attempts
             connection.execute(update.values(**values))
-            log.exception("job %s (%s) failed", job.id, job.kind)
+            if isinstance(exc, MailNotConfigured | OSError):
+                # A settings or network problem, not a bug: one line says it, the job's last_error keeps it.
+                log.warning("job %s (%s) failed (attempt %s): %s", job.id, job.kind, attempts, exc)
+            else:
+                log.exception("job %s (%s) failed", job.id, job.kind)
             return
         connection.execute(update.values(done_at=now, attempts=job.attempts + 1, last_error=None))
 
