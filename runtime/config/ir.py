@@ -205,6 +205,7 @@ class Policy:
     targets: tuple[Target, ...]
     escalations: tuple[Escalation, ...]
     src: Src
+    on_reopen: str = "resume"  # or "restart"
 
 
 @dataclass(frozen=True)

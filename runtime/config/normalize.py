@@ -126,7 +126,7 @@ class Normalizer:
             priorities=tuple(a.priorities), categories=tuple(a.categories), organizations=tuple(a.organizations),
             field_matches=tuple(a.fields.items()), calendar=p.calendar, valid_from=p.valid_from,
             valid_until=p.valid_until, pause_on=tuple(p.pause_on), targets=targets,
-            escalations=tuple(escalations), src=src,
+            escalations=tuple(escalations), src=src, on_reopen=p.on_reopen,
         )
 
 

@@ -237,6 +237,9 @@ class PolicySpec(Strict):
     valid_from: IsoDate | None = None
     valid_until: IsoDate | None = None
     pause_on: list[str] = Field(default_factory=list)
+    on_reopen: Literal["resume", "restart"] = Field(
+        default="resume", description="a reopened ticket's resolution clock: resume from the business time it had "
+                                      "counted, or restart from zero")
     targets: dict[Priority, TargetSpec]
     escalations: list[EscalationSpec] = Field(default_factory=list)
 

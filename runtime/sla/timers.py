@@ -209,6 +209,7 @@ class SlaClocks:
                        stored: list[tuple[int, Clock]], policy: ir.Policy | None, at: dt.datetime) -> None:
         was_done, done = before["status_category"] in DONE, after["status_category"] in DONE
         paused = policy is not None and self.book.pauses(policy, after["status"], after["status_category"])
+        latest = max((timer_id for timer_id, clock in stored if clock.metric == "resolution"), default=None)
         for timer_id, clock in stored:
             if done and not was_done:
                 if clock.metric == "resolution" and clock.live:
@@ -218,7 +219,11 @@ class SlaClocks:
                     clocks.cancel(clock, at)
                     self._save(connection, timer_id, clock, "cancelled", at, {"status": after["status"]})
             elif was_done and not done:
-                if clock.metric == "resolution" and clock.state == clocks.STOPPED:
+                if clock.metric == "resolution" and clock.state == clocks.STOPPED and timer_id == latest:
+                    if policy is not None and policy.on_reopen == "restart":
+                        # The kept promise stays on record; a new clock makes the new one.
+                        self._start(connection, after, policy, ["resolution"], at, paused=paused)
+                        continue
                     clocks.reopen(clock, at)
                     if paused:
                         clocks.pause(clock, at, after["status"])

@@ -13,10 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from runtime.compile.desk import load_compiled
 from runtime.tickets import service as service_module
 from runtime.tickets.actors import Actor
 from runtime.tickets.errors import Forbidden
 from runtime.tickets.relations import TicketRelations
+from runtime.tickets.service import TicketService
 from tests.tickets.service_fixtures import SeededDesk, seeded_desk
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -194,3 +196,20 @@ def test_the_demo_tickets_have_running_clocks(scene: Scene) -> None:
     with scene.desk.engine.connect() as connection:
         states = set(connection.execute(sa.select(timers.c.state).distinct()).scalars())
     assert "running" in states
+
+
+def test_a_policy_may_restart_the_resolution_clock_on_reopening(scene: Scene) -> None:
+    policy = scene.desk.compiled.root / "sla_policies" / "standard.yaml"
+    policy.write_text(policy.read_text().replace("    pause_on: [paused]\n",
+                                                 "    pause_on: [paused]\n    on_reopen: restart\n"))
+    compiled = load_compiled(scene.desk.compiled.root)
+    assert compiled.definitions.policies[0].on_reopen == "restart"
+    scene.desk.compiled, scene.desk.service = compiled, TicketService(compiled, scene.desk.engine)
+    ticket = scene.at(local(11, 30, 8)).create("P1")
+    assignee = scene.desk.id_of("agents", "username", "alex")
+    scene.move(ticket["id"], "assign", assignee_id=assignee)
+    scene.at(local(11, 30, 14, 15)).move(ticket["id"], "resolve")
+    scene.at(local(12, 3, 8)).move(ticket["id"], "reopen")
+    resolutions = [c for c in scene.desk.service.sla_clocks(scene.alex, ticket["id"]) if c["metric"] == "resolution"]
+    assert [(c["state"], c["elapsed_seconds"]) for c in resolutions] == [("met", 5.5 * HOUR), ("running", 0)]
+    assert resolutions[1]["due_at"] == local(12, 3, 16, 45)  # a full 8h from Thursday 08:00, lunch apart
