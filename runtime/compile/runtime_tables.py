@@ -110,7 +110,9 @@ def add_operations(md: sa.MetaData) -> None:
              sa.Column("metadata", Json(), nullable=False), sa.Column("state", sa.String(16), nullable=False,
                                                                          index=True),
              sa.Column("error", sa.Text()), _fk("ticket_id", "tickets"), sa.Column("received_at", TS, nullable=False),
-             sa.Column("processed_at", TS), sa.UniqueConstraint("channel", "source", "external_id"))
+             sa.Column("processed_at", TS), sa.UniqueConstraint("channel", "source", "external_id"),
+             # Threading and duplicates look a Message-ID up whatever mailbox (source) it arrived through.
+             sa.Index(None, "channel", "external_id"))
     sa.Table("ai_decisions", md, _id(), _fk("ticket_id", "tickets", nullable=False, ondelete="CASCADE"),
              sa.Column("kind", sa.String(16), nullable=False), sa.Column("provider", sa.String(32), nullable=False),
              sa.Column("output", Json(), nullable=False), sa.Column("confidence", sa.Float()),

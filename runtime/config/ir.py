@@ -219,6 +219,15 @@ class Smtp:
 
 
 @dataclass(frozen=True)
+class Mailbox:
+    name: str
+    address: str  # lowercased: addresses are compared without regard to case
+    type: str
+    team: str | None
+    src: Src
+
+
+@dataclass(frozen=True)
 class Project:
     name: str
     languages: tuple[str, ...]
@@ -237,6 +246,11 @@ class Project:
     agents_see: str = "team"
     requesters_see_organization: bool = False
     smtp: Smtp | None = None
+    mailboxes: tuple[Mailbox, ...] = ()
+    default_mailbox: str | None = None
+
+    def mailbox(self, name: str) -> Mailbox | None:
+        return next((m for m in self.mailboxes if m.name == name), None)
 
 
 @dataclass(frozen=True)

@@ -287,8 +287,19 @@ class SmtpSpec(Strict):
     password_env: str | None = Field(default=None, description="the environment variable holding the password")
 
 
+class MailboxSpec(Strict):
+    """An inbound address: its mail becomes tickets of one type, routed to one team."""
+
+    address: str = Field(description="the address mail is sent to, e.g. it@example.org")
+    type: str = Field(description="the ticket type new mail to this address opens")
+    team: str | None = Field(default=None, description="the team new tickets go to (a team's name)")
+
+
 class MailSpec(Strict):
     outgoing: SmtpSpec | None = Field(default=None, description="the SMTP server notifications are sent through")
+    mailboxes: dict[str, MailboxSpec] = Field(default_factory=dict, description="inbound addresses by name")
+    default_mailbox: str | None = Field(default=None, description="the mailbox that takes mail addressed to none "
+                                        "of the mailboxes (required once any is declared)")
 
 
 class ProjectSpec(Strict):

@@ -325,6 +325,8 @@ CREATE TABLE intake_messages (
 	CONSTRAINT fk_intake_messages_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE SET NULL
 );
 
+CREATE INDEX ix_intake_messages_channel_external_id ON intake_messages (channel, external_id);
+
 CREATE INDEX ix_intake_messages_state ON intake_messages (state);
 
 CREATE INDEX ix_intake_messages_ticket_id ON intake_messages (ticket_id);
