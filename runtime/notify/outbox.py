@@ -23,5 +23,11 @@ class Outbox:
     def webhook(self, connection: sa.Connection, url: str, payload: dict[str, Any], now: dt.datetime) -> None:
         self._queue(connection, WEBHOOK, {"url": url, "body": payload}, now)
 
+    def queue_many(self, connection: sa.Connection, jobs: list[tuple[str, dict[str, Any]]], now: dt.datetime) -> None:
+        """Queue (kind, payload) deliveries with one statement."""
+        if jobs:
+            connection.execute(sa.insert(self.jobs), [{"kind": kind, "payload": payload, "run_at": now, "attempts": 0}
+                                                      for kind, payload in jobs])
+
     def _queue(self, connection: sa.Connection, kind: str, payload: dict[str, Any], now: dt.datetime) -> None:
         connection.execute(sa.insert(self.jobs).values(kind=kind, payload=payload, run_at=now, attempts=0))

@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
 from runtime.sla import clock as clocks
-from runtime.sla.escalate import Escalator
+from runtime.sla.escalate import Escalator, Step
 from runtime.sla.timers import BREACH, clocks_for
 
 log = logging.getLogger("tessera.sla")
@@ -50,30 +51,35 @@ def sweep(compiled: CompiledDesk, engine: sa.Engine, now: dt.datetime | None = N
             # Another worker's batch is skipped rather than waited for; SQLite has one writer anyway.
             query = due.with_for_update(skip_locked=True) if connection.dialect.name == "postgresql" else due
             rows = connection.execute(query).all()
+            events: list[dict[str, Any]] = []
+            stored: list[tuple[int, clocks.Clock, dt.datetime | None]] = []
+            steps: dict[tuple[int, int], Step] = {}
+            noticed = now.isoformat()
             for row in rows:
                 clock = sla.clock_of(row)
                 escalations = sla.escalations(row.policy)
                 if clocks.breach_due(clock, now):
                     clocks.mark_breached(clock)
-                    assert clock.breached_at is not None
-                    if sla.record(connection, row.id, "breached", clock.breached_at,
-                                  {"noticed_at": now.isoformat(), "target_seconds": clock.target},
-                                  escalation=BREACH):
-                        result.breaches += 1
-                fresh = []
+                    events.append({"timer_id": row.id, "kind": "breached", "escalation": BREACH,
+                                   "at": clock.breached_at,
+                                   "detail": {"noticed_at": noticed, "target_seconds": clock.target}})
                 for index in clocks.due_escalations(clock, escalations, now):
                     clock.fired.append(index)
-                    moment = _reached(clock, clocks.threshold(escalations[index], clock.target))
-                    if sla.record(connection, row.id, "escalation", moment, {"noticed_at": now.isoformat()},
-                                  escalation=index):
-                        fresh.append(index)
-                # Stored before acting: a step that changes the ticket re-targets this very clock from the
-                # database, and must find it as the sweep left it.
-                sla.store(connection, row.id, clock, clocks.next_check(clock, escalations))
-                for index in fresh:
-                    done = escalator.fire(connection, row.ticket_id, clock, escalations[index], now)
-                    sla.note(connection, row.id, index, {"noticed_at": now.isoformat(), **done})
-                    result.escalations += 1
+                    events.append({"timer_id": row.id, "kind": "escalation", "escalation": index, "detail": None,
+                                   "at": _reached(clock, clocks.threshold(escalations[index], clock.target))})
+                    steps[(row.id, index)] = Step(row.id, index, row.ticket_id, clock, escalations[index])
+                stored.append((row.id, clock, clocks.next_check(clock, escalations)))
+            # The unique key decides what is new: another worker may have recorded a step a moment ago.
+            fresh = sla.record_many(connection, events)
+            result.breaches += sum(1 for _, index in fresh if index == BREACH)
+            # Stored before acting: a step that changes the ticket re-targets its clock from the database,
+            # and must find it as the sweep left it.
+            sla.store_many(connection, stored)
+            acting = [step for key, step in steps.items() if key in fresh]
+            if acting:
+                done = escalator.fire_many(connection, acting, now)
+                sla.note_many(connection, [(t, i, {"noticed_at": noticed, **d}) for (t, i), d in done.items()])
+                result.escalations += len(acting)
             result.clocks += len(rows)
         if len(rows) < batch:
             break

@@ -45,13 +45,13 @@ class SlaClocks:
         self._note = sa.update(self.events).where(
             self.events.c.timer_id == sa.bindparam("the_timer"), self.events.c.kind == "escalation",
             self.events.c.escalation == sa.bindparam("the_step"))
-        params: dict[str, Any] = {c: sa.bindparam(c) for c in ("timer_id", "kind", "escalation", "at", "detail")}
-        self._once = {
-            "postgresql": postgresql.insert(self.events).values(**params).on_conflict_do_nothing()
-            .returning(self.events.c.id),
-            "sqlite": sqlite.insert(self.events).values(**params).on_conflict_do_nothing().returning(self.events.c.id),
-        }
         self._of_ticket = sa.select(self.timers).where(self.timers.c.ticket_id == sa.bindparam("ticket"))
+        # Breaches and escalation steps go in once per clock and step (the unique key), a whole batch in one
+        # statement that says which (clock, step) pairs were new.
+        self._once_many = {
+            name: dialect.insert(self.events).on_conflict_do_nothing().returning(
+                self.events.c.timer_id, self.events.c.escalation, sort_by_parameter_order=True)
+            for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
     # --- hooks called by the ticket service -------------------------------------------------------------
 
@@ -137,19 +137,27 @@ class SlaClocks:
     # --- writing ----------------------------------------------------------------------------------------
 
     def record(self, connection: sa.Connection, timer_id: int, kind: str, at: dt.datetime,
-               detail: dict[str, Any] | None = None, escalation: int | None = None) -> bool:
-        """Add a ledger event; for breaches and escalations at most once per clock (False when it was there)."""
-        row = {"timer_id": timer_id, "kind": kind, "escalation": escalation, "at": at, "detail": detail}
-        if escalation is None:
-            connection.execute(self._insert_event, row)
-            return True
-        # RETURNING says whether a row went in; rowcount is not reliable for this on every driver.
-        inserted = connection.execute(self._once[connection.dialect.name], row).scalar()
-        return inserted is not None
+               detail: dict[str, Any] | None = None) -> None:
+        """Add a ledger event (breaches and escalations go through ``record_many``, once-only)."""
+        connection.execute(self._insert_event, {"timer_id": timer_id, "kind": kind, "escalation": None, "at": at,
+                                                "detail": detail})
 
-    def note(self, connection: sa.Connection, timer_id: int, escalation: int, detail: dict[str, Any]) -> None:
-        """Complete an escalation event's record with what the step did."""
-        connection.execute(self._note, {"the_timer": timer_id, "the_step": escalation, "detail": detail})
+    def record_many(self, connection: sa.Connection, rows: list[dict[str, Any]]) -> set[tuple[int, int]]:
+        """Add once-only events (breaches, escalations) in one statement; the (clock, step) pairs that were new."""
+        if not rows:
+            return set()
+        inserted = connection.execute(self._once_many[connection.dialect.name], rows)
+        return {(r.timer_id, r.escalation) for r in inserted}
+
+    def store_many(self, connection: sa.Connection, clocks_and_checks: list[tuple[int, Clock, dt.datetime | None]]
+                   ) -> None:
+        if clocks_and_checks:
+            connection.execute(self._update, [{"the_timer": timer_id, **self._columns(clock), "next_check_at": check}
+                                              for timer_id, clock, check in clocks_and_checks])
+
+    def note_many(self, connection: sa.Connection, notes: list[tuple[int, int, dict[str, Any]]]) -> None:
+        if notes:
+            connection.execute(self._note, [{"the_timer": t, "the_step": i, "detail": d} for t, i, d in notes])
 
     def store(self, connection: sa.Connection, timer_id: int, clock: Clock, next_check: dt.datetime | None
               ) -> None:

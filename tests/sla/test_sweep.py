@@ -187,9 +187,11 @@ def test_the_worker_sweeps_and_delivers_email_and_webhooks(scene: Scene) -> None
     Hook.received.clear()
     try:
         root = scene.desk.compiled.root
-        (root / "tessera.yaml").write_text((root / "tessera.yaml").read_text() + (
-            f"mail:\n  outgoing: {{host: 127.0.0.1, port: {port}, "
-            "sender: Desk <desk@example.org>}\n"), encoding="utf-8")
+        outgoing = f"  outgoing: {{host: 127.0.0.1, port: {port}, sender: Desk <desk@example.org>}}\n"
+        settings = (root / "tessera.yaml").read_text()
+        settings = settings.replace("\nmail:\n", "\nmail:\n" + outgoing, 1) if "\nmail:\n" in settings \
+            else settings + "mail:\n" + outgoing
+        (root / "tessera.yaml").write_text(settings, encoding="utf-8")
         policy = root / "sla_policies" / "standard.yaml"
         policy.write_text(policy.read_text().replace(
             "{metric: first_response, at: 80%, notify: [assignee]}",
