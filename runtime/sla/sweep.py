@@ -24,7 +24,7 @@ from runtime.sla.escalate import Escalator, Step
 from runtime.sla.timers import BREACH, clocks_for
 
 log = logging.getLogger("tessera.sla")
-BATCH = 200
+BATCH = 500  # clocks per transaction: a backlog after downtime goes in few round trips
 
 
 @dataclass
