@@ -1,4 +1,5 @@
-"""Tessera's command line: validate, plan, generate, check, migrate, serve, worker, demo, token, agent, sla."""
+"""Tessera's command line: validate, plan, generate, check, migrate, serve, worker, demo, token, agent, sla,
+import, intake."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runtime.errors import ConfigInvalid, DatabaseBehind, GeneratedStale, MigrationRefused
+from runtime.intake.commands import add_intake_commands
 from runtime.sla.commands import add_sla_commands
 
 if TYPE_CHECKING:
@@ -361,6 +363,7 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--once", action="store_true", help="run the due jobs once and exit")
     add_auth_commands(sub)
     add_sla_commands(sub, compiled_desk, current_engine)
+    add_intake_commands(sub, compiled_desk, current_engine)
     return root
 
 

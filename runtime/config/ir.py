@@ -221,7 +221,7 @@ class Smtp:
 @dataclass(frozen=True)
 class Mailbox:
     name: str
-    address: str  # lowercased: addresses are compared without regard to case
+    address: str  # as written; compared without regard to case
     type: str
     team: str | None
     src: Src

@@ -139,7 +139,7 @@ def project(p: spec.ProjectSpec, src: ir.Src) -> ir.Project:
         attachment_max_bytes=p.attachments.max_size_mb * 1024 * 1024, agents_see=p.access.agents_see,
         requesters_see_organization=p.access.requesters_see_organization,
         smtp=ir.Smtp(**p.mail.outgoing.model_dump()) if p.mail.outgoing else None,
-        mailboxes=tuple(ir.Mailbox(name, m.address.lower(), m.type, m.team, src.at("mail", "mailboxes", name))
+        mailboxes=tuple(ir.Mailbox(name, m.address, m.type, m.team, src.at("mail", "mailboxes", name))
                         for name, m in p.mail.mailboxes.items()),
         default_mailbox=p.mail.default_mailbox,
     )

@@ -23,11 +23,12 @@ def _mailbox_problems(desk: ir.Desk, mailbox: ir.Mailbox, seen: dict[str, ir.Mai
     if not ADDRESS.match(mailbox.address):
         yield Problem(mailbox.src.at("address"), "not an email address", expected="name@example.org",
                       found=f"'{mailbox.address}'", hint="write the bare address, without a display name or <>")
-    elif mailbox.address in seen:
+    elif mailbox.address.lower() in seen:
         yield Problem(mailbox.src.at("address"), "address already belongs to another mailbox",
                       found=f"'{mailbox.address}'",
-                      hint=f"mailbox '{seen[mailbox.address].name}' has it; one address feeds one mailbox")
-    seen.setdefault(mailbox.address, mailbox)
+                      hint=f"mailbox '{seen[mailbox.address.lower()].name}' has it (addresses ignore case); one "
+                           "address feeds one mailbox")
+    seen.setdefault(mailbox.address.lower(), mailbox)
     ticket_type = desk.ticket_type(mailbox.type)
     if ticket_type is None:
         yield Problem(mailbox.src.at("type"), "mailbox for an unknown ticket type", expected=one_of(types),

@@ -1,0 +1,122 @@
+"""``cli.py import`` (mail files into tickets) and ``cli.py intake list|retry`` (the stored messages)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the commands import their machinery when run, so that the CLI starts fast
+    import sqlalchemy as sa
+
+    from runtime.compile.desk import CompiledDesk
+
+LoadDesk = Callable[[argparse.Namespace], "CompiledDesk"]
+OpenDatabase = Callable[[argparse.Namespace, "CompiledDesk"], "sa.Engine"]
+OUTCOME_ORDER = ("ticket", "comment", "duplicate", "ignored", "quarantined", "done before")
+
+
+def add_intake_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], load_desk: LoadDesk,
+                        open_database: OpenDatabase) -> None:
+    """``import`` and ``intake list|retry``; ``open_database`` gives an engine on a current database only."""
+    text = "import mail from .eml files, mbox files and Maildir folders"
+    imports = sub.add_parser("import", help=text, description=text)
+    imports.set_defaults(handler=partial(cmd_import, load_desk=load_desk, open_database=open_database))
+    imports.add_argument("paths", nargs="+", metavar="PATH", help="a message, an mbox file or a folder")
+    imports.add_argument("--mailbox", metavar="NAME",
+                         help="the mailbox the mail arrived at (default: from its recipients)")
+    text = "the inbound messages: list them, retry quarantined ones"
+    intake = sub.add_parser("intake", help=text, description=text).add_subparsers(dest="action", required=True)
+    listing = intake.add_parser("list", help="stored messages, newest first, with their state and reason")
+    listing.set_defaults(handler=partial(cmd_list, load_desk=load_desk, open_database=open_database))
+    listing.add_argument("--state", metavar="STATE",
+                         help="received, processed, duplicate, ignored or quarantined")
+    listing.add_argument("--limit", type=int, default=50, metavar="N", help="at most N messages (default 50)")
+    retry = intake.add_parser("retry", help="process quarantined (or interrupted) messages again")
+    retry.set_defaults(handler=partial(cmd_retry, load_desk=load_desk, open_database=open_database))
+    retry.add_argument("id", nargs="?", type=int, metavar="ID", help="one message")
+    retry.add_argument("--all", action="store_true", help="every quarantined or unfinished message")
+
+
+def refuse(message: str) -> int:
+    print(message, file=sys.stderr)
+    return 2
+
+
+def _counts(outcomes: dict[str, int]) -> str:
+    order = [*OUTCOME_ORDER, *sorted(set(outcomes) - set(OUTCOME_ORDER))]
+    return ", ".join(f"{kind}: {outcomes[kind]}" for kind in order if outcomes.get(kind))
+
+
+def cmd_import(args: argparse.Namespace, load_desk: LoadDesk, open_database: OpenDatabase) -> int:
+    from runtime.intake.importer import import_mail
+    from runtime.intake.pipeline import MailPipeline
+
+    paths = [Path(p) for p in args.paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        return refuse(f"no such file or folder: {', '.join(missing)}")
+    compiled = load_desk(args)
+    project = compiled.definitions.project
+    if not project.mailboxes:
+        return refuse("tessera.yaml declares no inbound mailboxes: add mail.mailboxes and mail.default_mailbox")
+    if args.mailbox is not None and project.mailbox(args.mailbox) is None:
+        names = ", ".join(m.name for m in project.mailboxes)
+        return refuse(f"no mailbox {args.mailbox!r} in tessera.yaml; there are: {names}")
+    pipeline = MailPipeline(compiled, open_database(args, compiled))
+    report = import_mail(pipeline, paths, source=args.mailbox or "import")
+    print(f"{report.total} message{'s' if report.total != 1 else ''}: {_counts(report.outcomes) or 'none found'}")
+    for where, reason in report.quarantined:
+        print(f"  quarantined {where}: {reason}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, load_desk: LoadDesk, open_database: OpenDatabase) -> int:
+    from runtime.intake.store import STATES, IntakeStore
+
+    if args.state is not None and args.state not in STATES:
+        return refuse(f"--state {args.state!r}: give one of {', '.join(STATES)}")
+    compiled = load_desk(args)
+    store = IntakeStore(compiled, open_database(args, compiled))
+    rows = store.listing(args.state, max(1, args.limit))
+    if not rows:
+        print("no messages" + (f" in state {args.state}" if args.state else ""))
+        return 0
+    print("id\tstate\tchannel\tsource\treceived\tticket\texternal id\treason")
+    for row in rows:
+        received = row["received_at"].isoformat(timespec="seconds") if row["received_at"] else "-"
+        print(f"{row['id']}\t{row['state']}\t{row['channel']}\t{row['source']}\t{received}\t"
+              f"{row['ticket_id'] or '-'}\t{row['external_id']}\t{row['error'] or ''}")
+    return 0
+
+
+def cmd_retry(args: argparse.Namespace, load_desk: LoadDesk, open_database: OpenDatabase) -> int:
+    from collections import Counter
+
+    from runtime.intake.pipeline import MailPipeline
+    from runtime.intake.store import QUARANTINED, RECEIVED
+
+    if (args.id is None) == (not args.all):
+        return refuse("give a message ID or --all")
+    compiled = load_desk(args)
+    pipeline = MailPipeline(compiled, open_database(args, compiled))
+    if args.id is not None:
+        message = pipeline.store.load(args.id)
+        if message is None:
+            return refuse(f"no intake message {args.id}")
+        ids = [args.id]
+    else:
+        ids = sorted({*pipeline.store.ids(QUARANTINED, "email"), *pipeline.store.ids(RECEIVED, "email")})
+    outcomes: Counter[str] = Counter()
+    for message_id in ids:
+        outcome = pipeline.process(message_id)
+        outcomes[outcome.kind] += 1
+        if outcome.kind in ("quarantined", "done before") or args.id is not None:
+            detail = f": {outcome.reason}" if outcome.reason else ""
+            ticket = f" (ticket {outcome.ticket_id})" if outcome.ticket_id else ""
+            print(f"message {message_id}: {outcome.kind}{ticket}{detail}")
+    print(f"{len(ids)} message{'s' if len(ids) != 1 else ''} retried: {_counts(outcomes) or 'none'}")
+    return 0

@@ -1,0 +1,53 @@
+"""Which declared mailbox a mail arrived at, and so which ticket type it opens and which team gets it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from runtime.compile.desk import CompiledDesk
+from runtime.config import ir
+from runtime.errors import TesseraError
+
+
+class NoMailboxes(TesseraError):
+    """The desk declares no inbound mailbox, so a mail has no ticket type to open."""
+
+
+class Mailboxes:
+    def __init__(self, compiled: CompiledDesk) -> None:
+        project = compiled.definitions.project
+        self.by_name = {m.name: m for m in project.mailboxes}
+        self.by_address = {m.address.lower(): m for m in project.mailboxes}
+        self.default = project.mailbox(project.default_mailbox) if project.default_mailbox else None
+        teams = compiled.table("teams")
+        self._team = compiled.memo("intake.team_by_name", lambda: sa.select(teams.c.id).where(
+            teams.c.name == sa.bindparam("name")))
+
+    @property
+    def addresses(self) -> frozenset[str]:
+        return frozenset(self.by_address)
+
+    def resolve(self, source: str, recipients: tuple[str, ...]) -> ir.Mailbox:
+        """The mailbox named by the channel (``source``), else the first recipient that is one, else the default.
+
+        A recipient with a +tag (it+vpn@example.org) counts as the address without it."""
+        if source in self.by_name:
+            return self.by_name[source]
+        for address in recipients:
+            local, _, domain = address.rpartition("@")
+            found = self.by_address.get(address) or self.by_address.get(f"{local.split('+', 1)[0]}@{domain}")
+            if found is not None:
+                return found
+        if self.default is None:
+            msg = "no inbound mailboxes: declare mail.mailboxes and mail.default_mailbox in tessera.yaml"
+            raise NoMailboxes(msg)
+        return self.default
+
+    def team_id(self, connection: sa.Connection, mailbox: ir.Mailbox) -> int | None:
+        """The id of the mailbox's team; None when it names none, or one that does not exist (yet)."""
+        if mailbox.team is None:
+            return None
+        found: Any = connection.execute(self._team, {"name": mailbox.team}).scalar()
+        return int(found) if found is not None else None
