@@ -72,6 +72,8 @@ def add_conversation(md: sa.MetaData) -> None:
     sa.Table("ticket_links", md, _id(), _fk("ticket_id", "tickets", nullable=False, ondelete="CASCADE"),
              _fk("other_id", "tickets", nullable=False, ondelete="CASCADE"),
              sa.Column("relation", sa.String(16), nullable=False), sa.Column("created_at", TS, nullable=False),
+             # How alike the two tickets' texts are, for links intake made on suspecting a near duplicate.
+             sa.Column("score", sa.Float()),
              sa.UniqueConstraint("ticket_id", "other_id", "relation"))
     sa.Table("ticket_counters", md, sa.Column("prefix", sa.String(8), primary_key=True),
              sa.Column("last_number", sa.BigInteger(), nullable=False))
@@ -113,6 +115,15 @@ def add_operations(md: sa.MetaData) -> None:
              sa.Column("processed_at", TS), sa.UniqueConstraint("channel", "source", "external_id"),
              # Threading and duplicates look a Message-ID up whatever mailbox (source) it arrived through.
              sa.Index(None, "channel", "external_id"))
+    # How far each polled IMAP folder has been read: a UID is only meaningful with its folder's UIDVALIDITY.
+    sa.Table("intake_cursors", md, sa.Column("mailbox", sa.String(64), primary_key=True),
+             sa.Column("folder", sa.String(200), primary_key=True), sa.Column("uidvalidity", sa.BigInteger(),
+                                                                               nullable=False),
+             sa.Column("last_uid", sa.BigInteger(), nullable=False), sa.Column("updated_at", TS, nullable=False))
+    # Acknowledgements sent, so that one sender (or a loop of auto-replies) gets only so many per hour.
+    sa.Table("intake_acks", md, _id(), sa.Column("address", sa.String(320), nullable=False),
+             _fk("ticket_id", "tickets", ondelete="CASCADE", index=False), sa.Column("sent_at", TS, nullable=False),
+             sa.Index(None, "address", "sent_at"))
     sa.Table("ai_decisions", md, _id(), _fk("ticket_id", "tickets", nullable=False, ondelete="CASCADE"),
              sa.Column("kind", sa.String(16), nullable=False), sa.Column("provider", sa.String(32), nullable=False),
              sa.Column("output", Json(), nullable=False), sa.Column("confidence", sa.Float()),

@@ -28,6 +28,10 @@ def _master(md: sa.MetaData, desk: ir.Desk) -> sa.Table:
         sa.Column("priority", sa.String(2), nullable=False),
         sa.Column("category", sa.String(64)),
         sa.Column("source", sa.String(16), nullable=False),
+        # Where within the channel it came from (a mailbox, a webhook source, a form) and the sender's own
+        # reference for it (a Message-ID, a delivery or external id): support follows a ticket back with these.
+        sa.Column("source_name", sa.String(200)),
+        sa.Column("external_ref", sa.String(500)),
         fk("requester_id", "contacts"), fk("organization_id", "organizations"), fk("assignee_id", "agents"),
         fk("team_id", "teams"),
         sa.Column("language", sa.String(16)),

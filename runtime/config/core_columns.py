@@ -14,6 +14,8 @@ CORE_COLUMNS: dict[str, str] = {
     "priority": "choice",
     "category": "choice",
     "source": "choice",
+    "source_name": "string",
+    "external_ref": "string",
     "requester_id": "relation",
     "organization_id": "relation",
     "assignee_id": "relation",

@@ -53,7 +53,8 @@ class Creator:
         ticket_id: int | None = message.metadata.get("ticket_id")
         resumed = ticket_id is not None
         if ticket_id is None:
-            ticket = self.service.create(actor, ticket_type, ticket_payload(mail), channel=CHANNEL)
+            ticket = self.service.create(actor, ticket_type, ticket_payload(mail), channel=CHANNEL,
+                                         source_name=progress.get("mailbox"), external_ref=message.external_id)
             ticket_id = int(ticket["id"])
             progress = {**progress, "ticket_id": ticket_id, "outcome": "ticket"}
             more_to_do = bool(mail.attachments) or related_id is not None

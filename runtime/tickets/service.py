@@ -60,7 +60,9 @@ class TicketService:
         return type_name
 
     def create(self, actor: Actor, type_name: str, payload: dict[str, Any] | BaseModel,
-               channel: str = "api") -> dict[str, Any]:
+               channel: str = "api", *, source_name: str | None = None,
+               external_ref: str | None = None) -> dict[str, Any]:
+        """``source_name`` and ``external_ref`` say where in the channel the ticket came from (intake sets them)."""
         ticket_type = self.compiled.definitions.ticket_type(self._type(type_name))
         assert ticket_type is not None
         values = validate(self.compiled.create_models[type_name], payload).model_dump()
@@ -85,6 +87,8 @@ class TicketService:
                 "number": self._numbers.next(connection, ticket_type.number_prefix),
                 "type": type_name, "status": workflow.initial, "status_category": workflow.categories[workflow.initial],
                 "source": channel if channel in ("form", "email", "api", "webhook", "manual") else "api",
+                "source_name": source_name[:200] if source_name else None,
+                "external_ref": external_ref[:500] if external_ref else None,
                 "organization_id": organization_id,
                 "created_at": now, "updated_at": now, "status_changed_at": now, "version": 1,
             }

@@ -28,11 +28,12 @@ def opened(intake: IntakeDesk, **fields: object) -> tuple[int, str, bytes]:
 
 
 def test_new_mail_opens_a_ticket_of_the_mailbox_type_and_team_as_its_sender(intake: IntakeDesk) -> None:
-    ticket_id, number, _ = opened(intake, to="Customer care <care@example.org>", subject="Order arrived broken",
-                                  body="Two glasses were broken.\n\n-- \nMaria")
+    ticket_id, number, raw = opened(intake, to="Customer care <care@example.org>", subject="Order arrived broken",
+                                    body="Two glasses were broken.\n\n-- \nMaria")
     ticket = intake.ticket(ticket_id)
     assert number.startswith("CC-")
     assert (ticket["type"], ticket["source"]) == ("customer_complaint", "email")
+    assert (ticket["source_name"], ticket["external_ref"]) == ("care", message_id_of(raw))
     assert ticket["title"] == "Order arrived broken"
     assert ticket["requester_id"] == intake.desk.id_of("contacts", "email", MARIA)
     assert ticket["team_id"] == intake.desk.id_of("teams", "name", "customer_care")

@@ -12,7 +12,7 @@ from runtime.config.errors import a_or_an, did_you_mean, one_of
 
 # Core columns a transition or escalation may not write: the runtime keeps them consistent itself.
 RUNTIME_MANAGED = ("id", "number", "type", "status", "status_category", "created_at", "updated_at", "version",
-                   "first_response_at", "resolved_at", "closed_at")
+                   "first_response_at", "resolved_at", "closed_at", "source_name", "external_ref")
 CONDITION_WORDS = ("set", "empty")
 PRIORITY_STEPS = ("raise", "lower")
 

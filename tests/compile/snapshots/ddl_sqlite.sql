@@ -22,6 +22,15 @@ CREATE TABLE agents (
 
 CREATE INDEX ix_agents_manager_id ON agents (manager_id);
 
+CREATE TABLE intake_cursors (
+	mailbox VARCHAR(64) NOT NULL, 
+	folder VARCHAR(200) NOT NULL, 
+	uidvalidity BIGINT NOT NULL, 
+	last_uid BIGINT NOT NULL, 
+	updated_at DATETIME NOT NULL, 
+	CONSTRAINT pk_intake_cursors PRIMARY KEY (mailbox, folder)
+);
+
 CREATE TABLE jobs (
 	id INTEGER NOT NULL, 
 	kind VARCHAR(32) NOT NULL, 
@@ -178,6 +187,8 @@ CREATE TABLE tickets (
 	priority VARCHAR(2) NOT NULL, 
 	category VARCHAR(64), 
 	source VARCHAR(16) NOT NULL, 
+	source_name VARCHAR(200), 
+	external_ref VARCHAR(500), 
 	requester_id INTEGER, 
 	organization_id INTEGER, 
 	assignee_id INTEGER, 
@@ -308,6 +319,17 @@ CREATE INDEX ix_comments_message_id ON comments (message_id);
 
 CREATE INDEX ix_comments_ticket_id ON comments (ticket_id);
 
+CREATE TABLE intake_acks (
+	id INTEGER NOT NULL, 
+	address VARCHAR(320) NOT NULL, 
+	ticket_id INTEGER, 
+	sent_at DATETIME NOT NULL, 
+	CONSTRAINT pk_intake_acks PRIMARY KEY (id), 
+	CONSTRAINT fk_intake_acks_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_intake_acks_address_sent_at ON intake_acks (address, sent_at);
+
 CREATE TABLE intake_messages (
 	id INTEGER NOT NULL, 
 	channel VARCHAR(16) NOT NULL, 
@@ -437,6 +459,7 @@ CREATE TABLE ticket_links (
 	other_id INTEGER NOT NULL, 
 	relation VARCHAR(16) NOT NULL, 
 	created_at DATETIME NOT NULL, 
+	score FLOAT, 
 	CONSTRAINT pk_ticket_links PRIMARY KEY (id), 
 	CONSTRAINT uq_ticket_links_ticket_id_other_id_relation UNIQUE (ticket_id, other_id, relation), 
 	CONSTRAINT fk_ticket_links_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE, 
