@@ -140,6 +140,7 @@ class TicketType:
     ai_examples: tuple[str, ...]
     src: Src
     renamed_from: str | None = None
+    merge_duplicates_above: float | None = None  # a near duplicate above this becomes a comment
 
     @property
     def table_name(self) -> str:
@@ -219,12 +220,84 @@ class Smtp:
 
 
 @dataclass(frozen=True)
+class Imap:
+    host: str
+    port: int
+    ssl: bool
+    username: str
+    password_env: str
+    folder: str
+    after: str  # flag | move | delete
+    move_to: str | None
+    idle: bool
+    poll_seconds: int
+
+
+@dataclass(frozen=True)
 class Mailbox:
     name: str
     address: str  # as written; compared without regard to case
     type: str
     team: str | None
     src: Src
+    imap: Imap | None = None
+
+
+@dataclass(frozen=True)
+class Listener:
+    host: str
+    port: int
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class Acknowledge:
+    enabled: bool = True
+    per_sender_per_hour: int = 5
+    subject: str = "[{{ ticket.number }}] {{ ticket.title }}"
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    keywords: tuple[str, ...]
+    pattern: str | None
+    sender_domains: tuple[str, ...]
+    channels: tuple[str, ...]
+    set_type: str | None
+    set_category: str | None
+    set_priority: str | None
+    set_tags: tuple[str, ...]
+    src: Src
+
+
+@dataclass(frozen=True)
+class Webhook:
+    name: str
+    type: str  # a type's name or a template
+    team: str | None
+    secret_env: str
+    tolerance_seconds: int
+    delivery_id: str
+    external_id: str | None
+    requester: str | None
+    fields: tuple[tuple[str, str], ...]
+    src: Src
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    rules: tuple[Rule, ...] = ()
+    near_window_seconds: int = 3 * 86400
+    near_flag_at: float = 0.6
+    form_honeypot: str = "website"
+    form_per_address_per_minute: int = 10
+    form_token_max_age_seconds: int = 86400
+    webhooks: tuple[Webhook, ...] = ()
+
+    def webhook(self, name: str) -> Webhook | None:
+        return next((w for w in self.webhooks if w.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -248,6 +321,9 @@ class Project:
     smtp: Smtp | None = None
     mailboxes: tuple[Mailbox, ...] = ()
     default_mailbox: str | None = None
+    listener: Listener | None = None
+    acknowledge: Acknowledge = field(default_factory=Acknowledge)
+    intake: IntakeSettings = field(default_factory=IntakeSettings)
 
     def mailbox(self, name: str) -> Mailbox | None:
         return next((m for m in self.mailboxes if m.name == name), None)

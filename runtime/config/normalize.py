@@ -87,7 +87,7 @@ class Normalizer:
             public_form=intake.public_form, intake_keywords=tuple(intake.keywords),
             ai_description=self.text(ai.description, src.at("ai", "description")),
             ai_skills=tuple(ai.skills), ai_keywords=tuple(ai.keywords), ai_examples=tuple(ai.examples),
-            src=src, renamed_from=t.renamed_from,
+            src=src, renamed_from=t.renamed_from, merge_duplicates_above=intake.merge_duplicates_above,
         )
         return ticket_type, inline
 
@@ -139,9 +139,37 @@ def project(p: spec.ProjectSpec, src: ir.Src) -> ir.Project:
         attachment_max_bytes=p.attachments.max_size_mb * 1024 * 1024, agents_see=p.access.agents_see,
         requesters_see_organization=p.access.requesters_see_organization,
         smtp=ir.Smtp(**p.mail.outgoing.model_dump()) if p.mail.outgoing else None,
-        mailboxes=tuple(ir.Mailbox(name, m.address, m.type, m.team, src.at("mail", "mailboxes", name))
+        mailboxes=tuple(ir.Mailbox(name, m.address, m.type, m.team, src.at("mail", "mailboxes", name),
+                                   _imap(m.imap) if m.imap else None)
                         for name, m in p.mail.mailboxes.items()),
         default_mailbox=p.mail.default_mailbox,
+        listener=ir.Listener(p.mail.listener.host, p.mail.listener.port, p.mail.listener.max_size_mb * 1024 * 1024)
+        if p.mail.listener else None,
+        acknowledge=ir.Acknowledge(**p.mail.acknowledge.model_dump()),
+        intake=_intake(p.intake, src.at("intake")),
     )
+
+
+def _imap(m: spec.ImapSpec) -> ir.Imap:
+    return ir.Imap(host=m.host, port=m.port or (993 if m.ssl else 143), ssl=m.ssl, username=m.username,
+                   password_env=m.password_env, folder=m.folder, after=m.after, move_to=m.move_to, idle=m.idle,
+                   poll_seconds=parse_duration(m.poll_every))
+
+
+def _intake(i: spec.IntakeSettingsSpec, src: ir.Src) -> ir.IntakeSettings:
+    rules = tuple(ir.Rule(
+        name=r.name or f"rule {n + 1}", keywords=tuple(r.keywords), pattern=r.pattern,
+        sender_domains=tuple(d.lower().lstrip("@") for d in r.sender_domains), channels=tuple(r.channels),
+        set_type=r.set.type, set_category=r.set.category, set_priority=r.set.priority, set_tags=tuple(r.set.tags),
+        src=src.at("rules", n)) for n, r in enumerate(i.rules))
+    webhooks = tuple(ir.Webhook(
+        name=name, type=w.type, team=w.team, secret_env=w.secret_env, tolerance_seconds=parse_duration(w.tolerance),
+        delivery_id=w.delivery_id, external_id=w.external_id, requester=w.requester, fields=tuple(w.fields.items()),
+        src=src.at("webhooks", name)) for name, w in i.webhooks.items())
+    return ir.IntakeSettings(
+        rules=rules, near_window_seconds=parse_duration(i.near_duplicates.window),
+        near_flag_at=i.near_duplicates.flag_at, form_honeypot=i.forms.honeypot,
+        form_per_address_per_minute=i.forms.per_address_per_minute,
+        form_token_max_age_seconds=parse_duration(i.forms.token_max_age), webhooks=webhooks)
 
 

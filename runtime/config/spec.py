@@ -155,6 +155,9 @@ class IntakeSpec(Strict):
     email: EmailIntakeSpec | None = None
     public_form: bool = False
     keywords: list[str] = Field(default_factory=list)
+    merge_duplicates_above: float | None = Field(
+        default=None, ge=0, le=1, description="a near duplicate scoring above this is added to the earlier ticket "
+        "as a comment instead of opening a ticket; absent: near duplicates are only flagged")
 
 
 class AiHintsSpec(Strict):
@@ -287,12 +290,50 @@ class SmtpSpec(Strict):
     password_env: str | None = Field(default=None, description="the environment variable holding the password")
 
 
+class ImapSpec(Strict):
+    """Where the worker fetches a mailbox's mail from."""
+
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535), WHOLE] | None = Field(default=None,
+                                                                     description="default 993 with ssl, else 143")
+    ssl: bool = True
+    username: str
+    password_env: str = Field(description="the environment variable holding the password")
+    folder: str = "INBOX"
+    after: Literal["flag", "move", "delete"] = Field(
+        default="flag", description="what happens to a fetched message once it is stored: flagged \\Seen, moved "
+        "to move_to, or deleted")
+    move_to: str | None = Field(default=None, description="the folder for after: move")
+    idle: bool = Field(default=True, description="wait with IMAP IDLE between polls where the server has it")
+    poll_every: Duration = Field(default="1m", description="how often to look for new mail without IDLE")
+
+
 class MailboxSpec(Strict):
     """An inbound address: its mail becomes tickets of one type, routed to one team."""
 
     address: str = Field(description="the address mail is sent to, e.g. it@example.org")
     type: str = Field(description="the ticket type new mail to this address opens")
     team: str | None = Field(default=None, description="the team new tickets go to (a team's name)")
+    imap: ImapSpec | None = Field(default=None, description="fetch this mailbox's mail over IMAP; absent: mail "
+                                  "reaches it through the SMTP listener or cli.py import")
+
+
+class ListenerSpec(Strict):
+    """The SMTP listener (``cli.py intake smtp``) that takes mail for the mailboxes' addresses."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535), WHOLE] = 2525
+    max_size_mb: Annotated[int, Field(ge=1, le=200), WHOLE] = 25
+
+
+class AcknowledgeSpec(Strict):
+    """The mail a requester gets when their mail opened a ticket."""
+
+    enabled: bool = True
+    per_sender_per_hour: Annotated[int, Field(ge=0), WHOLE] = Field(
+        default=5, description="at most this many acknowledgements to one address per hour (a guard against loops)")
+    subject: str = Field(default="[{{ ticket.number }}] {{ ticket.title }}", description="a Jinja2 template")
+    body: str | None = Field(default=None, description="a Jinja2 template; absent: the built-in text")
 
 
 class MailSpec(Strict):
@@ -300,6 +341,62 @@ class MailSpec(Strict):
     mailboxes: dict[str, MailboxSpec] = Field(default_factory=dict, description="inbound addresses by name")
     default_mailbox: str | None = Field(default=None, description="the mailbox that takes mail addressed to none "
                                         "of the mailboxes (required once any is declared)")
+    listener: ListenerSpec | None = Field(default=None, description="receive mail over SMTP")
+    acknowledge: AcknowledgeSpec = Field(default_factory=AcknowledgeSpec)
+
+
+class RuleSetSpec(Strict):
+    type: str | None = None
+    category: str | None = None
+    priority: Priority | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+class RuleSpec(Strict):
+    """An enrichment rule: when every condition given holds, the values in ``set`` are applied to a new ticket."""
+
+    name: str | None = None
+    keywords: list[str] = Field(default_factory=list, description="any of these words in the title or text")
+    pattern: str | None = Field(default=None, description="a regular expression searched in the title and text")
+    sender_domains: list[str] = Field(default_factory=list, description="the sender's address ends in one of these")
+    channels: list[Literal["email", "webhook", "form", "api"]] = Field(default_factory=list)
+    set: RuleSetSpec
+
+
+class NearDuplicatesSpec(Strict):
+    window: Duration = Field(default="3d", description="how far back to look for a similar open ticket")
+    flag_at: float = Field(default=0.6, ge=0, le=1, description="the similarity from which a ticket is flagged")
+
+
+class FormsSpec(Strict):
+    honeypot: str = Field(default="website", pattern=r"^[a-z][a-z0-9_]*$",
+                          description="a hidden field humans leave empty; a submission filling it is dropped as spam")
+    per_address_per_minute: Annotated[int, Field(ge=1), WHOLE] = Field(
+        default=10, description="anonymous submissions accepted per client address and minute")
+    token_max_age: Duration = Field(default="1d", description="how long a form's submission token stays valid")
+
+
+class WebhookSpec(Strict):
+    """A system that posts events to ``/api/v1/intake/webhooks/<name>``; values are dotted paths into the JSON
+    payload (``alert.title``) or Jinja2 templates over ``payload`` and ``headers`` (``{{ payload.alert.title }}``)."""
+
+    type: str = Field(description="a ticket type, or a template giving one")
+    team: str | None = None
+    secret_env: str = Field(description="the environment variable holding the HMAC-SHA256 secret")
+    tolerance: Duration = Field(default="5m", description="how far a delivery's timestamp may be from now")
+    delivery_id: str = Field(default="{{ headers['x-tessera-delivery'] }}",
+                             description="what identifies a delivery, so a retried one is recognised")
+    external_id: str | None = Field(default=None, description="the sender's id for the thing reported; a second "
+                                    "delivery about the same one becomes a comment on its ticket")
+    requester: str | None = Field(default=None, description="the requester's email address")
+    fields: dict[str, str] = Field(description="ticket field → value; title is required")
+
+
+class IntakeSettingsSpec(Strict):
+    rules: list[RuleSpec] = Field(default_factory=list)
+    near_duplicates: NearDuplicatesSpec = Field(default_factory=NearDuplicatesSpec)
+    forms: FormsSpec = Field(default_factory=FormsSpec)
+    webhooks: dict[str, WebhookSpec] = Field(default_factory=dict)
 
 
 class ProjectSpec(Strict):
@@ -315,6 +412,7 @@ class ProjectSpec(Strict):
     attachments: AttachmentsSpec = Field(default_factory=AttachmentsSpec)
     access: AccessSpec = Field(default_factory=AccessSpec)
     mail: MailSpec = Field(default_factory=MailSpec)
+    intake: IntakeSettingsSpec = Field(default_factory=IntakeSettingsSpec)
 
 
 # The file kinds a desk is made of, by the name of their JSON Schema.
