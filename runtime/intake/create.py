@@ -1,4 +1,5 @@
-"""The last stages: a new ticket (routed to the mailbox's team) or a comment, as the requester, then the files.
+"""The last stages, the same for every channel: enrich, look for a near duplicate, then a new ticket (routed,
+acknowledged) or a comment, as the sender, then the files.
 
 Each step that commits leaves a note in the intake row (the ticket or comment id) in the same transaction as
 the step after it, so a message that failed halfway resumes where it stopped: the ticket or comment is never
@@ -7,6 +8,7 @@ made twice, and files already attached are not attached again.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, replace
 from typing import Any
@@ -15,22 +17,28 @@ import sqlalchemy as sa
 
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
+from runtime.intake.acknowledge import Acknowledger
+from runtime.intake.draft import Draft, Reply
+from runtime.intake.enrich import Enricher
 from runtime.intake.mail.html_text import sanitize
-from runtime.intake.mail.message import ParsedMail
+from runtime.intake.mail.mime import Attachment
+from runtime.intake.similar import NearDuplicates
 from runtime.intake.store import PROCESSED, RECEIVED, IntakeMessage, IntakeStore
-from runtime.intake.wording import comment_body, describe_failure, ticket_payload
+from runtime.intake.wording import describe_failure
 from runtime.tickets.actors import SYSTEM, Actor
 from runtime.tickets.files import TicketFiles
 from runtime.tickets.relations import TicketRelations
 from runtime.tickets.service import TicketService
-
-CHANNEL = "email"
 
 
 @dataclass(frozen=True)
 class Made:
     kind: str  # ticket | comment
     ticket_id: int
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 class Creator:
@@ -41,6 +49,9 @@ class Creator:
         self.service = service
         self.files = TicketFiles(compiled, engine)
         self.relations = TicketRelations(compiled, engine)
+        self.enricher = Enricher(compiled)
+        self.near = NearDuplicates(compiled)
+        self.acknowledger = Acknowledger(compiled)
         comments, attachments = compiled.table("comments"), compiled.table("attachments")
         self._mark_comment = compiled.memo("intake.mark_comment", lambda: sa.update(comments).where(
             comments.c.id == sa.bindparam("comment")))
@@ -48,60 +59,79 @@ class Creator:
         self._on_ticket = files.where(attachments.c.comment_id.is_(None))
         self._on_comment = files.where(attachments.c.comment_id == sa.bindparam("comment"))
 
-    def ticket(self, message: IntakeMessage, mail: ParsedMail, actor: Actor, *, ticket_type: str,
-               team_id: int | None, related_id: int | None, progress: dict[str, Any]) -> Made:
+    def ticket(self, message: IntakeMessage, actor: Actor, draft: Draft, progress: dict[str, Any]) -> Made:
+        """A new ticket from ``draft`` — or, when it nearly repeats a recent ticket above the type's merge
+        threshold, a comment on that one."""
         ticket_id: int | None = message.metadata.get("ticket_id")
         resumed = ticket_id is not None
         if ticket_id is None:
-            ticket = self.service.create(actor, ticket_type, ticket_payload(mail), channel=CHANNEL,
-                                         source_name=progress.get("mailbox"), external_ref=message.external_id)
+            draft = self.enricher.apply(draft)
+            with self.engine.connect() as connection:
+                match = self.near.find(connection, draft, actor.id if actor.kind == "contact" else None, _now())
+            if match is not None and match.merge:
+                reply = Reply(draft.channel, str(draft.payload.get("description") or draft.payload.get("title")),
+                              message_id=draft.external_ref if draft.channel == "email" else None,
+                              html=draft.html, files=draft.files)
+                merged = {**progress, "merged_into": match.ticket_id, "score": round(match.score, 3)}
+                return self.comment(message, actor, match.ticket_id, reply, merged)
+            ticket = self.service.create(actor, draft.ticket_type, draft.payload, channel=draft.channel,
+                                         source_name=draft.source_name, external_ref=draft.external_ref)
             ticket_id = int(ticket["id"])
             progress = {**progress, "ticket_id": ticket_id, "outcome": "ticket"}
-            more_to_do = bool(mail.attachments) or related_id is not None
+            if draft.applied_rules:
+                progress["rules"] = list(draft.applied_rules)
+            if match is not None:
+                progress["similar_to"] = {"ticket_id": match.ticket_id, "score": round(match.score, 3)}
+            more_to_do = bool(draft.files) or draft.related_id is not None
+            now = _now()
             with write_transaction(self.engine) as connection:
-                if team_id is not None:
-                    # Routing is the system's decision, recorded as such; the requester could not choose a team.
-                    self.service.update_in(connection, SYSTEM, ticket_id,
-                                           {"team_id": team_id, "version": ticket["version"]}, CHANNEL)
+                if draft.team_id is not None:
+                    # Routing is the system's decision, recorded as such; the sender could not choose a team.
+                    ticket = self.service.update_in(connection, SYSTEM, ticket_id,
+                                                    {"team_id": draft.team_id, "version": ticket["version"]},
+                                                    draft.channel)
+                if match is not None:
+                    self.near.flag(connection, ticket_id, match, now)
+                if self.acknowledger.queue(connection, ticket, draft, now):
+                    progress["acknowledged"] = True
                 self.store.record(connection, message, RECEIVED if more_to_do else PROCESSED, ticket_id=ticket_id,
                                   metadata=progress)
             if not more_to_do:
                 return Made("ticket", ticket_id)
             message = replace(message, metadata={**message.metadata, **progress}, ticket_id=ticket_id)
-        if related_id is not None and related_id != ticket_id:
-            self.relations.link(SYSTEM, ticket_id, related_id, "related")
-        self._finish(message, mail, actor, ticket_id, None, resumed=resumed)
+        if draft.related_id is not None and draft.related_id != ticket_id:
+            self.relations.link(SYSTEM, ticket_id, draft.related_id, "related")
+        self._finish(message, draft.files, actor, ticket_id, None, draft.channel, resumed=resumed)
         return Made("ticket", ticket_id)
 
-    def comment(self, message: IntakeMessage, mail: ParsedMail, actor: Actor, ticket_id: int,
+    def comment(self, message: IntakeMessage, actor: Actor, ticket_id: int, reply: Reply,
                 progress: dict[str, Any]) -> Made:
         comment_id: int | None = message.metadata.get("comment_id")
         resumed = comment_id is not None
         if comment_id is None:
-            comment = self.service.comment(actor, ticket_id, comment_body(mail), public=True, channel=CHANNEL)
+            comment = self.service.comment(actor, ticket_id, reply.body, public=True, channel=reply.channel)
             comment_id = int(comment["id"])
             progress = {**progress, "ticket_id": ticket_id, "comment_id": comment_id, "outcome": "comment"}
             with write_transaction(self.engine) as connection:
                 # The Message-ID makes later replies to this mail thread here; the HTML is kept for display.
-                own_id = message.external_id if message.external_id.startswith("<") else None
-                connection.execute(self._mark_comment, {"comment": comment_id, "message_id": own_id,
-                                                        "body_html": sanitize(mail.html) if mail.html else None})
-                self.store.record(connection, message, RECEIVED if mail.attachments else PROCESSED,
+                connection.execute(self._mark_comment, {"comment": comment_id, "message_id": reply.message_id,
+                                                        "body_html": sanitize(reply.html) if reply.html else None})
+                self.store.record(connection, message, RECEIVED if reply.files else PROCESSED,
                                   ticket_id=ticket_id, metadata=progress)
-            if not mail.attachments:
+            if not reply.files:
                 return Made("comment", ticket_id)
             message = replace(message, metadata={**message.metadata, **progress}, ticket_id=ticket_id)
-        self._finish(message, mail, actor, ticket_id, comment_id, resumed=resumed)
+        self._finish(message, reply.files, actor, ticket_id, comment_id, reply.channel, resumed=resumed)
         return Made("comment", ticket_id)
 
-    def _finish(self, message: IntakeMessage, mail: ParsedMail, actor: Actor, ticket_id: int,
-                comment_id: int | None, *, resumed: bool) -> None:
-        warnings = self._attach(mail, actor, ticket_id, comment_id, resumed=resumed)
+    def _finish(self, message: IntakeMessage, files: tuple[Attachment, ...], actor: Actor, ticket_id: int,
+                comment_id: int | None, channel: str, *, resumed: bool) -> None:
+        warnings = self._attach(files, actor, ticket_id, comment_id, channel, resumed=resumed)
         self.store.finish(message, PROCESSED, ticket_id=ticket_id,
                           metadata={"warnings": warnings} if warnings else None)
 
-    def _attach(self, mail: ParsedMail, actor: Actor, ticket_id: int, comment_id: int | None, *,
-                resumed: bool) -> list[str]:
+    def _attach(self, files: tuple[Attachment, ...], actor: Actor, ticket_id: int, comment_id: int | None,
+                channel: str, *, resumed: bool) -> list[str]:
         """Store each file on the ticket or comment; a file that cannot be kept is noted and the message goes on
         (its bytes stay in the raw message)."""
         done: set[str] = set()
@@ -113,12 +143,12 @@ class Creator:
                     rows = connection.execute(self._on_comment, {"ticket": ticket_id, "comment": comment_id})
                 done = set(rows.scalars())
         warnings = []
-        for attachment in mail.attachments:
+        for attachment in files:
             if hashlib.sha256(attachment.data).hexdigest() in done:
                 continue
             try:
                 self.files.attach(actor, ticket_id, attachment.data, attachment.filename, attachment.content_type,
-                                  channel=CHANNEL, comment_id=comment_id)
+                                  channel=channel, comment_id=comment_id)
             except Exception as exc:  # one unstorable file must not cost the message its ticket
                 warnings.append(f"{attachment.filename}: {describe_failure(exc)}")
         return warnings

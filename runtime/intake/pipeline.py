@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from runtime.compile.desk import CompiledDesk
 from runtime.config import ir
-from runtime.intake.create import CHANNEL, Creator
+from runtime.intake.create import Creator
+from runtime.intake.draft import Draft, Reply
 from runtime.intake.duplicates import Duplicate, Duplicates
 from runtime.intake.loop_guard import ignore_reason
 from runtime.intake.mail.identity import mail_external_id
@@ -22,12 +23,13 @@ from runtime.intake.mailboxes import Mailboxes
 from runtime.intake.requesters import Requesters
 from runtime.intake.store import DUPLICATE, FINAL, IGNORED, QUARANTINED, Inbound, IntakeMessage, IntakeStore, Stored
 from runtime.intake.threads import Thread, Threads
-from runtime.intake.wording import describe_failure
+from runtime.intake.wording import comment_body, describe_failure, ticket_payload
 from runtime.tickets.actors import Actor, contact_actor
 from runtime.tickets.errors import Forbidden, TicketNotFound
 from runtime.tickets.service import TicketService
 
 log = logging.getLogger("tessera.intake")
+CHANNEL = "email"
 
 
 class Unprocessable(Exception):
@@ -121,7 +123,7 @@ class MailPipeline:
         if resumed_comment or (thread.ticket_id is not None and "ticket_id" not in message.metadata):
             ticket_id: int = message.metadata.get("ticket_id") or thread.ticket_id or 0
             try:
-                made = self.creator.comment(message, mail, actor, ticket_id, progress)
+                made = self.creator.comment(message, actor, ticket_id, self._reply(message, mail), progress)
                 return Outcome(message.id, made.kind, made.ticket_id)
             except (TicketNotFound, Forbidden):
                 if resumed_comment:
@@ -129,9 +131,16 @@ class MailPipeline:
                 # The headers point at a ticket this sender may not write on: theirs becomes a new one beside it.
                 thread = Thread(related_id=thread.ticket_id, via=f"{thread.via} (sender may not write on it)")
                 progress["thread"] = thread.via
-        made = self.creator.ticket(message, mail, actor, ticket_type=mailbox.type, team_id=facts.team_id,
-                                   related_id=thread.related_id, progress=progress)
+        draft = Draft(CHANNEL, mailbox.type, ticket_payload(mail), source_name=mailbox.name,
+                      external_ref=message.external_id, team_id=facts.team_id, related_id=thread.related_id,
+                      sender_email=mail.sender.email, files=mail.attachments, html=mail.html)
+        made = self.creator.ticket(message, actor, draft, progress)
         return Outcome(message.id, made.kind, made.ticket_id)
+
+    @staticmethod
+    def _reply(message: IntakeMessage, mail: ParsedMail) -> Reply:
+        own_id = message.external_id if message.external_id.startswith("<") else None
+        return Reply(CHANNEL, comment_body(mail), message_id=own_id, html=mail.html, files=mail.attachments)
 
     def _copy(self, message: IntakeMessage, first_id: int) -> Outcome:
         """A different message stored under an id already taken: the first one counts, this one is a record."""
