@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from runtime.compile.desk import CompiledDesk
+from runtime.notify.email import MailHeaders
 
 EMAIL, WEBHOOK = "email", "webhook"
 
@@ -17,8 +18,10 @@ class Outbox:
     def __init__(self, compiled: CompiledDesk) -> None:
         self.jobs = compiled.table("jobs")
 
-    def email(self, connection: sa.Connection, to: str, subject: str, body: str, now: dt.datetime) -> None:
-        self._queue(connection, EMAIL, {"to": to, "subject": subject, "body": body}, now)
+    def email(self, connection: sa.Connection, to: str, subject: str, body: str, now: dt.datetime,
+              headers: MailHeaders | None = None) -> None:
+        payload = {"to": to, "subject": subject, "body": body}
+        self._queue(connection, EMAIL, {**payload, **headers.payload()} if headers else payload, now)
 
     def webhook(self, connection: sa.Connection, url: str, payload: dict[str, Any], now: dt.datetime) -> None:
         self._queue(connection, WEBHOOK, {"url": url, "body": payload}, now)
