@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
+from runtime.notify.replies import ReplyMail
 from runtime.sla.timers import clocks_for
 from runtime.tickets import audit
 from runtime.tickets.access import redact
@@ -45,6 +46,7 @@ class TicketService:
         self.events = compiled.table("ticket_events")
         self.comments = compiled.table("comments")
         self._sla = clocks_for(compiled)
+        self._reply_mail = ReplyMail(compiled)
         # Built once and executed with parameters: building ``insert(...).values(**row)`` per call costs more
         # than running it.
         self._insert_ticket = sa.insert(self.tickets).returning(self.tickets.c.id)
@@ -231,6 +233,9 @@ class TicketService:
                    "direction": "inbound" if actor.kind == "contact" else "outbound",
                    "author_agent_id": actor.id if actor.kind == "agent" else None,
                    "author_contact_id": actor.id if actor.kind == "contact" else None}
+            # An agent's public reply is mailed to the requester with this change; the Message-ID on the comment
+            # threads their answer back here.
+            row["message_id"] = self._reply_mail.queue(connection, current, actor, body, public=public, now=now)
             comment_id = connection.execute(sa.insert(self.comments).values(**row).returning(self.comments.c.id)
                                             ).scalar_one()
             audit.record(connection, self.events, ticket_id, actor, channel, "public_reply" if public else "note",
