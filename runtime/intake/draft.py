@@ -27,6 +27,13 @@ class Draft:
     files: tuple[Attachment, ...] = ()
     html: str | None = None  # the original HTML (sanitized on display), when the channel had one
     applied_rules: tuple[str, ...] = field(default=())
+    # The mailbox's type is only where mail lands by default, so rules may change it; a channel whose sender or
+    # source chose the type (a form for one type, say) sets this and rules leave the type alone.
+    type_fixed: bool = False
+    # Payload values enrichment filled in. Everything else in the payload came from the channel and counts as
+    # the sender's explicit choice, which no rule overrides; a later stage may revise these.
+    inferred: frozenset[str] = frozenset()
+    notes: tuple[str, ...] = ()  # what enrichment declined to do, and why, for the intake row's record
 
     @property
     def text(self) -> str:
