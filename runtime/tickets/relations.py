@@ -17,6 +17,8 @@ from runtime.tickets.records import load
 
 # What a caller may ask for, stored as (ticket, other, relation) read as "other is ticket's <relation>".
 RELATIONS = ("parent", "child", "related", "duplicate_of")
+# Made by intake only, with the texts' similarity as its score: "other looks much like ticket" (either way round).
+SIMILAR = "similar"
 
 
 class TicketRelations:
@@ -53,7 +55,8 @@ class TicketRelations:
         return {"ticket_id": ticket_id, "other_id": other_id, "relation": relation}
 
     def list(self, actor: Actor, ticket_id: int) -> list[dict[str, Any]]:
-        """Links in both directions, phrased from ``ticket_id``'s side; only to tickets the actor may see."""
+        """Links in both directions, phrased from ``ticket_id``'s side; only to tickets the actor may see. A link
+        intake made on suspecting a near duplicate carries its score."""
         with self.engine.connect() as connection:
             load(connection, self.compiled, actor, ticket_id)
             rows = connection.execute(sa.select(self.links).where(
@@ -69,7 +72,8 @@ class TicketRelations:
                     load(connection, self.compiled, actor, other)
                 except TicketNotFound:  # a link to a ticket the actor may not see is left out
                     continue
-                result.append({"other_id": other, "relation": relation})
+                link = {"other_id": other, "relation": relation}
+                result.append(link if row.score is None else {**link, "score": row.score})
             return result
 
     def merge(self, actor: Actor, duplicate_id: int, into_id: int, version: int) -> dict[str, Any]:
