@@ -16,7 +16,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from runtime.compile.desk import CompiledDesk
-from runtime.db.engine import write_transaction
 from runtime.intake.acknowledge import Acknowledger
 from runtime.intake.draft import Draft, Reply
 from runtime.intake.enrich import Enricher
@@ -26,6 +25,7 @@ from runtime.intake.similar import NearDuplicates
 from runtime.intake.store import PROCESSED, RECEIVED, IntakeMessage, IntakeStore
 from runtime.intake.wording import describe_failure
 from runtime.tickets.actors import SYSTEM, Actor
+from runtime.tickets.errors import InvalidTicket
 from runtime.tickets.files import TicketFiles
 from runtime.tickets.relations import TicketRelations
 from runtime.tickets.service import TicketService
@@ -52,9 +52,7 @@ class Creator:
         self.enricher = Enricher(compiled)
         self.near = NearDuplicates(compiled)
         self.acknowledger = Acknowledger(compiled)
-        comments, attachments = compiled.table("comments"), compiled.table("attachments")
-        self._mark_comment = compiled.memo("intake.mark_comment", lambda: sa.update(comments).where(
-            comments.c.id == sa.bindparam("comment")))
+        attachments = compiled.table("attachments")
         files = sa.select(attachments.c.sha256).where(attachments.c.ticket_id == sa.bindparam("ticket"))
         self._on_ticket = files.where(attachments.c.comment_id.is_(None))
         self._on_comment = files.where(attachments.c.comment_id == sa.bindparam("comment"))
@@ -74,17 +72,23 @@ class Creator:
                               html=draft.html, files=draft.files)
                 merged = {**progress, "merged_into": match.ticket_id, "score": round(match.score, 3)}
                 return self.comment(message, actor, match.ticket_id, reply, merged)
-            ticket = self.service.create(actor, draft.ticket_type, draft.payload, channel=draft.channel,
-                                         source_name=draft.source_name, external_ref=draft.external_ref)
-            ticket_id = int(ticket["id"])
-            progress = {**progress, "ticket_id": ticket_id, "outcome": "ticket"}
+            new = self.service.prepare(actor, draft.ticket_type, draft.payload)
+            progress = {**progress, "outcome": "ticket"}
             if draft.applied_rules:
                 progress["rules"] = list(draft.applied_rules)
+            if draft.notes:
+                progress["enrichment_notes"] = list(draft.notes)
             if match is not None:
                 progress["similar_to"] = {"ticket_id": match.ticket_id, "score": round(match.score, 3)}
             more_to_do = bool(draft.files) or draft.related_id is not None
             now = _now()
-            with write_transaction(self.engine) as connection:
+            # One transaction from the ticket to the note of it in the intake row: a crash in between can
+            # neither lose the ticket nor, on a retry, make it twice.
+            with self.service.writing() as connection:
+                ticket = self.service.create_in(connection, new, draft.channel, source_name=draft.source_name,
+                                                external_ref=draft.external_ref)
+                ticket_id = int(ticket["id"])
+                progress["ticket_id"] = ticket_id
                 if draft.team_id is not None:
                     # Routing is the system's decision, recorded as such; the sender could not choose a team.
                     ticket = self.service.update_in(connection, SYSTEM, ticket_id,
@@ -109,13 +113,16 @@ class Creator:
         comment_id: int | None = message.metadata.get("comment_id")
         resumed = comment_id is not None
         if comment_id is None:
-            comment = self.service.comment(actor, ticket_id, reply.body, public=True, channel=reply.channel)
-            comment_id = int(comment["id"])
-            progress = {**progress, "ticket_id": ticket_id, "comment_id": comment_id, "outcome": "comment"}
-            with write_transaction(self.engine) as connection:
-                # The Message-ID makes later replies to this mail thread here; the HTML is kept for display.
-                connection.execute(self._mark_comment, {"comment": comment_id, "message_id": reply.message_id,
-                                                        "body_html": sanitize(reply.html) if reply.html else None})
+            if not reply.body.strip():
+                raise InvalidTicket("empty comment", [{"field": "body", "reason": "the message has no text"}])
+            # The comment and the note of it in the intake row commit together (see ``ticket``). The Message-ID
+            # makes later replies to this mail thread here; the HTML is kept for display.
+            with self.service.writing() as connection:
+                comment = self.service.comment_in(connection, actor, ticket_id, reply.body, public=True,
+                                                  channel=reply.channel, message_id=reply.message_id,
+                                                  body_html=sanitize(reply.html) if reply.html else None)
+                comment_id = int(comment["id"])
+                progress = {**progress, "ticket_id": ticket_id, "comment_id": comment_id, "outcome": "comment"}
                 self.store.record(connection, message, RECEIVED if reply.files else PROCESSED,
                                   ticket_id=ticket_id, metadata=progress)
             if not reply.files:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +23,23 @@ from runtime.tickets.numbers import TicketNumbers
 from runtime.tickets.records import check_relations, load, split, validate
 
 REQUESTER_SETS = ("title", "description", "priority", "category", "tags", "language")
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    """A validated new ticket whose reads are done: what ``create_in`` inserts."""
+
+    actor: Actor
+    type_name: str
+    number_prefix: str
+    values: dict[str, Any]
+    organization_id: int | None
+
+
+@contextmanager
+def _writing(engine: sa.Engine) -> Iterator[sa.Connection]:
+    with _integrity_as_invalid(), write_transaction(engine) as connection:
+        yield connection
 
 
 @contextmanager
@@ -65,6 +83,14 @@ class TicketService:
                channel: str = "api", *, source_name: str | None = None,
                external_ref: str | None = None) -> dict[str, Any]:
         """``source_name`` and ``external_ref`` say where in the channel the ticket came from (intake sets them)."""
+        new = self.prepare(actor, type_name, payload)
+        with self.writing() as connection:
+            row = self.create_in(connection, new, channel, source_name=source_name, external_ref=external_ref)
+        return redact(row, actor)
+
+    def prepare(self, actor: Actor, type_name: str, payload: dict[str, Any] | BaseModel) -> NewTicket:
+        """Validate a new ticket and do its reads, outside any write transaction: on SQLite that holds the one
+        write lock, so every statement inside it limits how many tickets per second all processes can create."""
         ticket_type = self.compiled.definitions.ticket_type(self._type(type_name))
         assert ticket_type is not None
         values = validate(self.compiled.create_models[type_name], payload).model_dump()
@@ -77,29 +103,36 @@ class TicketService:
         elif not actor.is_agent:
             msg = "only agents and requesters create tickets"
             raise Forbidden(msg)
-        workflow = self.compiled.workflow_for(type_name)
-        now = _now()
-        master, own = split(self.compiled, type_name, values)
-        # The reads come before the write transaction: on SQLite it holds the one write lock, so every statement
-        # inside it limits how many tickets per second all processes together can create.
         with self.engine.connect() as connection:
             organization_id = check_relations(connection, self.compiled, type_name, values, organization=True)
-        with _integrity_as_invalid(), write_transaction(self.engine) as connection:
-            master |= {
-                "number": self._numbers.next(connection, ticket_type.number_prefix),
-                "type": type_name, "status": workflow.initial, "status_category": workflow.categories[workflow.initial],
-                "source": channel if channel in ("form", "email", "api", "webhook", "manual") else "api",
-                "source_name": source_name[:200] if source_name else None,
-                "external_ref": external_ref[:500] if external_ref else None,
-                "organization_id": organization_id,
-                "created_at": now, "updated_at": now, "status_changed_at": now, "version": 1,
-            }
-            ticket_id = connection.execute(self._insert_ticket, master).scalar_one()
-            connection.execute(self._extension_inserts[type_name], {"ticket_id": ticket_id, **own})
-            created = {k: (None, v) for k, v in values.items() if v not in (None, [], "")}
-            audit.record(connection, self.events, ticket_id, actor, channel, "create", created, now)
-            self._sla.ticket_created(connection, {"id": ticket_id, **master, **own}, now)
-        return redact({"id": ticket_id, **master, **own}, actor)
+        return NewTicket(actor, type_name, ticket_type.number_prefix, values, organization_id)
+
+    def writing(self) -> AbstractContextManager[sa.Connection]:
+        """A write transaction in which a broken constraint is the caller's invalid ticket, not a server error."""
+        return _writing(self.engine)
+
+    def create_in(self, connection: sa.Connection, new: NewTicket, channel: str, *, source_name: str | None = None,
+                  external_ref: str | None = None) -> dict[str, Any]:
+        """Insert a prepared ticket in the caller's transaction (intake records its message in the same one, so a
+        crash cannot leave a ticket whose message would make it again); returns the unredacted row."""
+        workflow = self.compiled.workflow_for(new.type_name)
+        now = _now()
+        master, own = split(self.compiled, new.type_name, new.values)
+        master |= {
+            "number": self._numbers.next(connection, new.number_prefix),
+            "type": new.type_name, "status": workflow.initial, "status_category": workflow.categories[workflow.initial],
+            "source": channel if channel in ("form", "email", "api", "webhook", "manual") else "api",
+            "source_name": source_name[:200] if source_name else None,
+            "external_ref": external_ref[:500] if external_ref else None,
+            "organization_id": new.organization_id,
+            "created_at": now, "updated_at": now, "status_changed_at": now, "version": 1,
+        }
+        ticket_id = connection.execute(self._insert_ticket, master).scalar_one()
+        connection.execute(self._extension_inserts[new.type_name], {"ticket_id": ticket_id, **own})
+        created = {k: (None, v) for k, v in new.values.items() if v not in (None, [], "")}
+        audit.record(connection, self.events, ticket_id, new.actor, channel, "create", created, now)
+        self._sla.ticket_created(connection, {"id": ticket_id, **master, **own}, now)
+        return {"id": ticket_id, **master, **own}
 
     def _organization(self, connection: sa.Connection, requester_id: int | None) -> int | None:
         if requester_id is None:
@@ -226,27 +259,33 @@ class TicketService:
         if actor.kind == "contact" and not public:
             msg = "requesters cannot write internal notes"
             raise Forbidden(msg)
-        now = _now()
         with write_transaction(self.engine) as connection:
-            current = load(connection, self.compiled, actor, ticket_id)
-            row = {"ticket_id": ticket_id, "public": public, "channel": channel, "body": body, "created_at": now,
-                   "direction": "inbound" if actor.kind == "contact" else "outbound",
-                   "author_agent_id": actor.id if actor.kind == "agent" else None,
-                   "author_contact_id": actor.id if actor.kind == "contact" else None}
-            # An agent's public reply is mailed to the requester with this change; the Message-ID on the comment
-            # threads their answer back here.
-            row["message_id"] = self._reply_mail.queue(connection, current, actor, body, public=public, now=now)
-            comment_id = connection.execute(sa.insert(self.comments).values(**row).returning(self.comments.c.id)
-                                            ).scalar_one()
-            audit.record(connection, self.events, ticket_id, actor, channel, "public_reply" if public else "note",
-                         {}, now)
-            self._sla.commented(connection, current, public=public, by_agent=actor.kind == "agent", at=now)
-            if public and actor.kind == "agent" and current["first_response_at"] is None:
-                connection.execute(sa.update(self.tickets).where(self.tickets.c.id == ticket_id)
-                                   .values(first_response_at=now, version=self.tickets.c.version + 1,
-                                           updated_at=now))
-                audit.record(connection, self.events, ticket_id, actor, channel, "first_response",
-                             {"first_response_at": (None, now)}, now)
+            return self.comment_in(connection, actor, ticket_id, body, public=public, channel=channel)
+
+    def comment_in(self, connection: sa.Connection, actor: Actor, ticket_id: int, body: str, *, public: bool,
+                   channel: str, message_id: str | None = None, body_html: str | None = None) -> dict[str, Any]:
+        """``comment`` in the caller's transaction; ``message_id`` and ``body_html`` come with inbound mail."""
+        now = _now()
+        current = load(connection, self.compiled, actor, ticket_id)
+        row = {"ticket_id": ticket_id, "public": public, "channel": channel, "body": body, "created_at": now,
+               "direction": "inbound" if actor.kind == "contact" else "outbound",
+               "author_agent_id": actor.id if actor.kind == "agent" else None,
+               "author_contact_id": actor.id if actor.kind == "contact" else None, "body_html": body_html}
+        # An agent's public reply is mailed to the requester with this change; the Message-ID on the comment
+        # threads their answer back here.
+        row["message_id"] = message_id or self._reply_mail.queue(connection, current, actor, body, public=public,
+                                                                 now=now)
+        comment_id = connection.execute(sa.insert(self.comments).values(**row).returning(self.comments.c.id)
+                                        ).scalar_one()
+        audit.record(connection, self.events, ticket_id, actor, channel, "public_reply" if public else "note",
+                     {}, now)
+        self._sla.commented(connection, current, public=public, by_agent=actor.kind == "agent", at=now)
+        if public and actor.kind == "agent" and current["first_response_at"] is None:
+            connection.execute(sa.update(self.tickets).where(self.tickets.c.id == ticket_id)
+                               .values(first_response_at=now, version=self.tickets.c.version + 1,
+                                       updated_at=now))
+            audit.record(connection, self.events, ticket_id, actor, channel, "first_response",
+                         {"first_response_at": (None, now)}, now)
         return {"id": comment_id, **row}
 
     def list_comments(self, actor: Actor, ticket_id: int) -> list[dict[str, Any]]:

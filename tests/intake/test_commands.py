@@ -89,7 +89,7 @@ def test_retry_processes_quarantined_messages_again(intake: IntakeDesk, capsys: 
         raise OSError("database went away")
 
     with monkeypatch.context() as patch:
-        patch.setattr(TicketService, "create", unavailable)
+        patch.setattr(TicketService, "create_in", unavailable)
         first = intake.deliver(mail(subject="One"))
         second = intake.deliver(mail(subject="Two"))
     assert {r["state"] for r in intake.rows("intake_messages")} == {QUARANTINED}

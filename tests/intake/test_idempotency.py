@@ -84,7 +84,7 @@ def test_a_message_the_ticket_type_refuses_is_quarantined_with_each_field(intake
     def refuse(*_: object, **__: object) -> None:
         raise InvalidTicket("1 field not valid", [{"field": "title", "reason": "too long"}])
 
-    monkeypatch.setattr(intake.pipeline.creator.service, "create", refuse)
+    monkeypatch.setattr(intake.pipeline.creator.service, "prepare", refuse)
     outcome = intake.deliver(mail())
     assert (outcome.kind, outcome.reason) == ("quarantined", "InvalidTicket: 1 field not valid (title: too long)")
     monkeypatch.undo()
