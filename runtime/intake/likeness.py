@@ -22,6 +22,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from functools import lru_cache
 
 from runtime.intake.language import FUNCTION_WORDS
 from runtime.intake.mail.quotes import new_text
@@ -42,6 +43,7 @@ NO_SUBJECT = "(no subject)"
 Profile = dict[str, float]
 
 
+@lru_cache(maxsize=65536)  # a desk's vocabulary repeats; normalising each word once is most of a profile's cost
 def _stem(word: str) -> str:
     plain = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
     # Numbers and codes (order numbers, error codes) are kept whole: a different digit is a different thing.
@@ -52,7 +54,9 @@ def words(text: str) -> list[str]:
     return [_stem(w) for w in _WORD.findall(text.lower()) if w not in IGNORED and (len(w) > 1 or w.isdigit())]
 
 
+@lru_cache(maxsize=4096)  # the same recent tickets are candidates for one requester's every new message
 def profile(title: str, description: str) -> Profile:
+    """The text's weighted words; shared between callers through the cache, so never changed by them."""
     subject = _REPLY_PREFIX.sub("", title).strip()
     counts: Counter[str] = Counter()
     if subject.lower() != NO_SUBJECT:
