@@ -10,10 +10,12 @@ import sqlalchemy as sa
 from litestar import Request, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from runtime.compile.desk import CompiledDesk
+from runtime.intake.api_flow import KEY_MAX, ApiFlow
+from runtime.intake.store import IntakeStore
 from runtime.tickets.actors import Actor
 from runtime.tickets.audit import json_value
 from runtime.tickets.errors import InvalidTicket, TicketNotFound
@@ -31,6 +33,10 @@ KeyFilter = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)]
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
 # The app documents the bearer scheme, 400, 401, 403, 404 and 422 on every route with a caller; these add 409.
 CONFLICT = problem_responses(409)
+IdempotencyKey = Annotated[str | None, HeaderParameter(
+    name="Idempotency-Key", min_length=1, max_length=KEY_MAX,
+    description="a key of the caller's choosing: the same key again returns the ticket the first request made "
+                "instead of making another (409 when it comes with a different request)")]
 
 
 class TransitionRequest(BaseModel):
@@ -129,18 +135,21 @@ def ticket_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRoute
 
     handlers: list[HTTPRouteHandler] = [list_route, get_route, transitions_route, transition_route,
                                         comments_route, comment_route, sla_route, events_route]
+    once = ApiFlow(compiled, engine, IntakeStore(compiled, engine), service)
     for ticket_type in compiled.definitions.types:
-        handlers += _typed_handlers(ticket_type.name, compiled, service, dependencies)
+        handlers += _typed_handlers(ticket_type.name, compiled, service, once, dependencies)
     return handlers
 
 
-def _typed_handlers(type_name: str, compiled: CompiledDesk, service: TicketService,
+def _typed_handlers(type_name: str, compiled: CompiledDesk, service: TicketService, once: ApiFlow,
                     dependencies: dict[str, Provide]) -> list[HTTPRouteHandler]:
     """Create, read and update for one type, with its own request models so OpenAPI shows its fields."""
     base = f"/api/v1/types/{type_name}/tickets"
 
-    def create(actor: Actor, data: Any) -> Json:
-        return as_json(service.create(actor, type_name, data))
+    def create(actor: Actor, data: Any, idempotency_key: IdempotencyKey = None) -> Json:
+        if idempotency_key is None:
+            return as_json(service.create(actor, type_name, data))
+        return as_json(once.create_once(actor, type_name, data, idempotency_key))
 
     def read(actor: Actor, ticket_id: int) -> Json:
         ticket = service.get(actor, ticket_id)
@@ -154,13 +163,15 @@ def _typed_handlers(type_name: str, compiled: CompiledDesk, service: TicketServi
         return as_json(service.update(actor, ticket_id, data))
 
     create_model, update_model = compiled.create_models[type_name], compiled.update_models[type_name]
-    create.__annotations__ = {"actor": Who, "data": JSONBody[create_model], "return": Json}  # type: ignore[valid-type,misc]
+    create.__annotations__ = {"actor": Who, "data": JSONBody[create_model],  # type: ignore[valid-type,misc]
+                              "idempotency_key": IdempotencyKey, "return": Json}
     read.__annotations__ = {"actor": Who, "ticket_id": Id, "return": Json}
     update.__annotations__ = {"actor": Who, "ticket_id": Id, "data": JSONBody[update_model],  # type: ignore[valid-type,misc]
                               "return": Json}
     common: dict[str, Any] = {"sync_to_thread": True, "dependencies": dependencies, "tags": [type_name]}
     return [
-        post(base, name=f"create_{type_name}", operation_id=f"create_{type_name}", **common)(create),
+        post(base, name=f"create_{type_name}", operation_id=f"create_{type_name}", responses=CONFLICT,
+             **common)(create),
         get(f"{base}/{{ticket_id:int}}", name=f"read_{type_name}", operation_id=f"read_{type_name}", **common)(read),
         patch(f"{base}/{{ticket_id:int}}", name=f"update_{type_name}", operation_id=f"update_{type_name}",
               responses=CONFLICT, **common)(update),
