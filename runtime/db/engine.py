@@ -121,10 +121,15 @@ def make_engine(url: str, root: Path) -> sa.Engine:
 
 
 @contextmanager
-def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+def write_transaction(engine: sa.Engine, *, replayable: bool = False) -> Iterator[sa.Connection]:
     """A transaction that will write: on SQLite it takes the write lock at BEGIN (waiting up to the
     busy timeout) instead of failing halfway when another writer got there first, and waits for its
-    turn at the file's writer gate before that."""
+    turn at the file's writer gate before that.
+
+    ``replayable``: the transaction only derives what a durable record already holds (intake processing a
+    stored message), so on SQLite it commits without waiting for the disk. A power cut can then lose it, but
+    only together with everything committed after it (the WAL is cut at its first missing frame), and the
+    record it came from is still there to be processed again; the next ordinary commit makes it durable."""
     gate = writer_gate(engine)
     with engine.connect() as connection:
         connection.execution_options(tessera_write=True)
@@ -132,5 +137,12 @@ def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
             with connection.begin():
                 yield connection
             return
-        with gate.held(), connection.begin():
-            yield connection
+        raw = connection.connection.driver_connection if replayable else None
+        if raw is not None:
+            raw.execute("PRAGMA synchronous=NORMAL")  # on the driver: SQLAlchemy would begin a transaction
+        try:
+            with gate.held(), connection.begin():
+                yield connection
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA synchronous=FULL")
