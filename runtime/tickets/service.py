@@ -37,8 +37,8 @@ class NewTicket:
 
 
 @contextmanager
-def _writing(engine: sa.Engine) -> Iterator[sa.Connection]:
-    with _integrity_as_invalid(), write_transaction(engine) as connection:
+def _writing(engine: sa.Engine, replayable: bool) -> Iterator[sa.Connection]:
+    with _integrity_as_invalid(), write_transaction(engine, replayable=replayable) as connection:
         yield connection
 
 
@@ -107,9 +107,10 @@ class TicketService:
             organization_id = check_relations(connection, self.compiled, type_name, values, organization=True)
         return NewTicket(actor, type_name, ticket_type.number_prefix, values, organization_id)
 
-    def writing(self) -> AbstractContextManager[sa.Connection]:
-        """A write transaction in which a broken constraint is the caller's invalid ticket, not a server error."""
-        return _writing(self.engine)
+    def writing(self, *, replayable: bool = False) -> AbstractContextManager[sa.Connection]:
+        """A write transaction in which a broken constraint is the caller's invalid ticket, not a server error;
+        ``replayable`` as for ``write_transaction``."""
+        return _writing(self.engine, replayable)
 
     def create_in(self, connection: sa.Connection, new: NewTicket, channel: str, *, source_name: str | None = None,
                   external_ref: str | None = None) -> dict[str, Any]:
