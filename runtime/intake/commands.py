@@ -1,9 +1,11 @@
-"""``cli.py import`` (mail files into tickets) and ``cli.py intake list|retry`` (the stored messages)."""
+"""``cli.py import`` (mail files into tickets), ``cli.py intake list|retry`` (the stored messages) and the channels
+that run until stopped: ``cli.py intake poll`` (IMAP)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -21,7 +23,7 @@ OUTCOME_ORDER = ("ticket", "comment", "duplicate", "ignored", "quarantined", "do
 
 def add_intake_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], load_desk: LoadDesk,
                         open_database: OpenDatabase) -> None:
-    """``import`` and ``intake list|retry``; ``open_database`` gives an engine on a current database only."""
+    """``import`` and ``intake list|retry|poll``; ``open_database`` gives an engine on a current database only."""
     text = "import mail from .eml files, mbox files and Maildir folders"
     imports = sub.add_parser("import", help=text, description=text)
     imports.set_defaults(handler=partial(cmd_import, load_desk=load_desk, open_database=open_database))
@@ -39,6 +41,12 @@ def add_intake_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     retry.set_defaults(handler=partial(cmd_retry, load_desk=load_desk, open_database=open_database))
     retry.add_argument("id", nargs="?", type=int, metavar="ID", help="one message")
     retry.add_argument("--all", action="store_true", help="every quarantined or unfinished message")
+    poll = intake.add_parser("poll", help="fetch mail from the IMAP mailboxes (with IDLE where possible) until "
+                             "stopped; the worker does this too")
+    poll.set_defaults(handler=partial(cmd_poll, load_desk=load_desk, open_database=open_database))
+    poll.add_argument("--mailbox", metavar="NAME", help="only this mailbox (default: every one with imap:)")
+    poll.add_argument("--once", action="store_true",
+                      help="poll once, process what came, and exit (code 1 when a mailbox could not be polled)")
 
 
 def refuse(message: str) -> int:
@@ -120,3 +128,53 @@ def cmd_retry(args: argparse.Namespace, load_desk: LoadDesk, open_database: Open
             print(f"message {message_id}: {outcome.kind}{ticket}{detail}")
     print(f"{len(ids)} message{'s' if len(ids) != 1 else ''} retried: {_counts(outcomes) or 'none'}")
     return 0
+
+
+def _log_to_stderr() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _stop_on_signals() -> threading.Event:
+    import signal
+
+    stopping = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stopping.set())
+    return stopping
+
+
+def cmd_poll(args: argparse.Namespace, load_desk: LoadDesk, open_database: OpenDatabase) -> int:
+    from collections import Counter
+
+    from runtime.intake.imap_poll import ImapPolling
+    from runtime.intake.pipeline import MailPipeline
+    from runtime.intake.processing import IntakeProcessor
+
+    compiled = load_desk(args)
+    polled = [m.name for m in compiled.definitions.project.mailboxes if m.imap is not None]
+    if args.mailbox is not None and args.mailbox not in polled:
+        return refuse(f"no mailbox {args.mailbox!r} with imap: in tessera.yaml; there are: "
+                      f"{', '.join(polled) or 'none'}")
+    if not polled:
+        return refuse("no mailbox in tessera.yaml has imap: settings")
+    _log_to_stderr()
+    pipeline = MailPipeline(compiled, open_database(args, compiled))
+    polling = ImapPolling(pipeline, [args.mailbox] if args.mailbox else None)
+    processor = IntakeProcessor(pipeline)
+    stopping = _stop_on_signals()
+    try:
+        while not stopping.is_set():
+            stored = polling.poll_due()
+            outcomes = Counter(o.kind for o in processor.process([s.id for s in stored]))
+            if args.once:
+                print(f"{len(stored)} message{'s' if len(stored) != 1 else ''} fetched: "
+                      f"{_counts(outcomes) or 'none new'}")
+                return 1 if any(p.failing for p in polling.pollers) else 0
+            # Short waits, so that a stop signal is heeded within a second; IDLE news ends a wait at once.
+            polling.wait(1.0)
+    finally:
+        polling.close()
+    return 0
+
