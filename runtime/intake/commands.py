@@ -1,5 +1,5 @@
 """``cli.py import`` (mail files into tickets), ``cli.py intake list|retry`` (the stored messages) and the channels
-that run until stopped: ``cli.py intake poll`` (IMAP)."""
+that run until stopped: ``cli.py intake poll`` (IMAP) and ``cli.py intake smtp`` (the SMTP listener)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ if TYPE_CHECKING:  # the commands import their machinery when run, so that the C
 LoadDesk = Callable[[argparse.Namespace], "CompiledDesk"]
 OpenDatabase = Callable[[argparse.Namespace, "CompiledDesk"], "sa.Engine"]
 OUTCOME_ORDER = ("ticket", "comment", "duplicate", "ignored", "quarantined", "done before")
+DEFAULT_MAX_BYTES = 25 * 1024 * 1024  # as mail.listener.max_size_mb's default, for a listener given by flags
 
 
 def add_intake_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], load_desk: LoadDesk,
                         open_database: OpenDatabase) -> None:
-    """``import`` and ``intake list|retry|poll``; ``open_database`` gives an engine on a current database only."""
+    """``import`` and ``intake list|retry|poll|smtp``; ``open_database`` gives an engine on a current database only."""
     text = "import mail from .eml files, mbox files and Maildir folders"
     imports = sub.add_parser("import", help=text, description=text)
     imports.set_defaults(handler=partial(cmd_import, load_desk=load_desk, open_database=open_database))
@@ -47,6 +48,10 @@ def add_intake_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     poll.add_argument("--mailbox", metavar="NAME", help="only this mailbox (default: every one with imap:)")
     poll.add_argument("--once", action="store_true",
                       help="poll once, process what came, and exit (code 1 when a mailbox could not be polled)")
+    smtp = intake.add_parser("smtp", help="receive mail for the mailboxes' addresses over SMTP until stopped")
+    smtp.set_defaults(handler=partial(cmd_smtp, load_desk=load_desk, open_database=open_database))
+    smtp.add_argument("--host", help="the address to listen on (default: mail.listener.host)")
+    smtp.add_argument("--port", type=int, help="the port (default: mail.listener.port)")
 
 
 def refuse(message: str) -> int:
@@ -134,6 +139,7 @@ def _log_to_stderr() -> None:
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a few lines per session otherwise
 
 
 def _stop_on_signals() -> threading.Event:
@@ -178,3 +184,30 @@ def cmd_poll(args: argparse.Namespace, load_desk: LoadDesk, open_database: OpenD
         polling.close()
     return 0
 
+
+def cmd_smtp(args: argparse.Namespace, load_desk: LoadDesk, open_database: OpenDatabase) -> int:
+    from runtime.intake.pipeline import MailPipeline
+    from runtime.intake.smtp_server import SmtpListener
+
+    compiled = load_desk(args)
+    project = compiled.definitions.project
+    if not project.mailboxes:
+        return refuse("tessera.yaml declares no inbound mailboxes: add mail.mailboxes for the listener to take")
+    settings = project.listener
+    port = args.port if args.port is not None else (settings.port if settings else None)
+    if port is None:
+        return refuse("tessera.yaml has no mail.listener: add it, or give --port")
+    host = args.host or (settings.host if settings else "127.0.0.1")
+    max_bytes = settings.max_bytes if settings else DEFAULT_MAX_BYTES
+    _log_to_stderr()
+    listener = SmtpListener(MailPipeline(compiled, open_database(args, compiled)), host, port, max_bytes)
+    try:
+        listener.start()
+    except OSError as exc:
+        return refuse(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    print(f"listening for mail on {host}:{listener.port}", flush=True)
+    stopping = _stop_on_signals()
+    while not stopping.wait(1.0):
+        pass
+    listener.stop()
+    return 0
