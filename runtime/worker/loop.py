@@ -1,6 +1,7 @@
 """The worker loop: refuse to start on a stale database, then claim and run due jobs until stopped.
 
-Job kinds register a handler in ``HANDLERS``; later stages (SLA sweep, mailbox polling, AI) add theirs.
+Job kinds register a handler in ``HANDLERS``; later stages (SLA sweep, mailbox polling, AI) add theirs. Intake
+(IMAP polling, stored mail turned into tickets) is a duty of every round.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import signal
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +23,7 @@ from runtime.notify.outbox import EMAIL, WEBHOOK
 from runtime.notify.webhook import post_webhook
 from runtime.sla.sweep import sweep
 from runtime.tickets.timed import run_timed_transitions
+from runtime.worker.intake_duty import IntakeDuty
 
 log = logging.getLogger("tessera.worker")
 Handler = Callable[[CompiledDesk, sa.Connection, dict[str, Any]], None]
@@ -38,6 +39,7 @@ class Worker:
         self.engine = engine
         self.poll_seconds = poll_seconds
         self.jobs = compiled.table("jobs")
+        self.intake = IntakeDuty(compiled, engine)
         self.stopping = False
 
     def _claim(self, connection: sa.Connection, now: dt.datetime) -> sa.Row[Any] | None:
@@ -98,6 +100,9 @@ class Worker:
             sweep(self.compiled, self.engine)
             self.run_due()
             run_timed_transitions(self.compiled, self.engine)
+            backlog = self.intake.run_round()
             if once:
-                return
-            time.sleep(self.poll_seconds)
+                break
+            if not backlog:
+                self.intake.wait(self.poll_seconds)  # a pause that an idling mailbox's news cuts short
+        self.intake.close()
