@@ -109,6 +109,7 @@ def cmd_list(args: argparse.Namespace, load_desk: LoadDesk, open_database: OpenD
 def cmd_retry(args: argparse.Namespace, load_desk: LoadDesk, open_database: OpenDatabase) -> int:
     from collections import Counter
 
+    from runtime.intake.claims import claims
     from runtime.intake.pipeline import MailPipeline
     from runtime.intake.store import QUARANTINED, RECEIVED
 
@@ -124,13 +125,22 @@ def cmd_retry(args: argparse.Namespace, load_desk: LoadDesk, open_database: Open
     else:
         ids = sorted({*pipeline.store.ids(QUARANTINED, "email"), *pipeline.store.ids(RECEIVED, "email")})
     outcomes: Counter[str] = Counter()
-    for message_id in ids:
-        outcome = pipeline.process(message_id)
-        outcomes[outcome.kind] += 1
-        if outcome.kind in ("quarantined", "done before") or args.id is not None:
-            detail = f": {outcome.reason}" if outcome.reason else ""
-            ticket = f" (ticket {outcome.ticket_id})" if outcome.ticket_id else ""
-            print(f"message {message_id}: {outcome.kind}{ticket}{detail}")
+    with claims(pipeline.engine) as held:
+        for message_id in ids:
+            # A worker (or listener) processing the message right now finishes it; a retry beside it could not.
+            if not held.claim(message_id):
+                outcomes["in progress elsewhere"] += 1
+                print(f"message {message_id}: being processed by another process, left to it")
+                continue
+            try:
+                outcome = pipeline.process(message_id)
+            finally:
+                held.release(message_id)
+            outcomes[outcome.kind] += 1
+            if outcome.kind in ("quarantined", "done before") or args.id is not None:
+                detail = f": {outcome.reason}" if outcome.reason else ""
+                ticket = f" (ticket {outcome.ticket_id})" if outcome.ticket_id else ""
+                print(f"message {message_id}: {outcome.kind}{ticket}{detail}")
     print(f"{len(ids)} message{'s' if len(ids) != 1 else ''} retried: {_counts(outcomes) or 'none'}")
     return 0
 

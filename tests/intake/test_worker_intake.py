@@ -150,6 +150,26 @@ def test_a_message_another_process_holds_is_left_to_it(tmp_path: Path, database_
     desk.desk.engine.dispose()
 
 
+def test_cli_retry_leaves_a_message_another_process_holds_to_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/tessera.db"
+    desk = intake_desk(tmp_path, url)
+    stored = desk.pipeline.receive([mail(subject="Keyboard missing keys")], "it")[0]
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, url, str(stored.id)], cwd=SHIPPED,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == b"held\n"
+        retry = subprocess.run([sys.executable, str(SHIPPED / "cli.py"), "--root", str(desk.desk.compiled.root),
+                                "--database-url", url, "intake", "retry", str(stored.id)],
+                               capture_output=True, text=True, timeout=120)
+    finally:
+        holder.communicate(b"")
+    assert retry.returncode == 0, retry.stderr
+    assert retry.stdout == (f"message {stored.id}: being processed by another process, left to it\n"
+                            "1 message retried: in progress elsewhere: 1\n")
+    assert desk.rows("intake_messages", id=stored.id)[0]["state"] == RECEIVED
+
+
 def test_threads_of_one_process_do_not_share_a_claim(tmp_path: Path) -> None:
     desk = intake_desk(tmp_path, f"sqlite:///{tmp_path}/tessera.db")
     with claims(desk.desk.engine) as one, claims(desk.desk.engine) as other:
