@@ -20,6 +20,7 @@ from litestar.params import FromQuery, PathParameter, QueryParameter
 from pydantic import BaseModel, Field
 
 from runtime.compile.desk import CompiledDesk
+from runtime.intake.claims import claims
 from runtime.intake.messages import IntakeMessages
 from runtime.intake.pipeline import IntakePipeline
 from runtime.intake.store import QUARANTINED, STATES
@@ -141,7 +142,15 @@ def intake_message_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[H
         if row["state"] != QUARANTINED:
             msg = f"intake message {message_id} is {row['state']}, not quarantined: nothing to retry"
             raise NotRetryable(msg)
-        pipeline.process(message_id)
+        with claims(engine) as held:
+            # Another retry (the CLI's, say) processing it right now finishes it; one beside it could not.
+            if not held.claim(message_id):
+                msg = f"intake message {message_id} is being processed by another process right now"
+                raise NotRetryable(msg)
+            try:
+                pipeline.process(message_id)
+            finally:
+                held.release(message_id)
         done = found(message_id)
         return IntakeOutcome(message_id=message_id, state=done["state"], ticket_id=done["ticket_id"],
                              ticket_number=done["ticket_number"], reason=done["reason"])

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from runtime.intake.claims import claims
+from runtime.intake.pipeline import IntakePipeline
 from runtime.intake.store import Inbound, IntakeStore
 from tests.intake.intake_http import add_agent, intake_api, intake_desk
 from tests.tickets.service_fixtures import SeededDesk
@@ -67,3 +69,19 @@ def test_only_quarantined_messages_are_retried(api: Api, desk: SeededDesk) -> No
     response = api.call("POST", f"{MESSAGES}/{stored.id}/retry", "root")
     assert response.status_code == 409
     assert "is received, not quarantined" in response.json()["detail"]
+
+
+def test_a_message_another_process_holds_is_left_to_it(api: Api, desk: SeededDesk) -> None:
+    pipeline = IntakePipeline(desk.compiled, desk.engine)
+    stored = pipeline.store.store([Inbound("form", "retired_form", key(), b'{"title": "x"}')])[0]
+    assert pipeline.process(stored.id).kind == "quarantined"  # its type is not (or no longer) defined
+    retry = f"{MESSAGES}/{stored.id}/retry"
+    with claims(desk.engine) as held:
+        assert held.claim(stored.id)
+        busy = api.call("POST", retry, "root")
+    assert busy.status_code == 409
+    assert "being processed by another process" in busy.json()["detail"]
+    again = api.call("POST", retry, "root")
+    assert again.status_code == 200
+    assert again.json()["state"] == "quarantined"
+    assert "'retired_form' is no longer defined" in again.json()["reason"]
