@@ -30,6 +30,7 @@ from runtime.web.relations_api import relation_handlers
 from runtime.web.sessions_api import SESSION_SCHEME, session_handlers
 from runtime.web.sla_api import sla_handlers
 from runtime.web.tickets_api import ticket_handlers
+from runtime.web.webhooks_api import webhook_handlers
 
 TEMPLATES = Path(__file__).with_name("templates")
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
@@ -125,7 +126,7 @@ def create_app(compiled: CompiledDesk, engine: sa.Engine, *, check_database: boo
 
     return Litestar(
         route_handlers=[healthz, list_types, type_schema, home, *(schema_of(t.name) for t in desk.types),
-                        *session_handlers(compiled, engine),
+                        *session_handlers(compiled, engine), *webhook_handlers(compiled, engine),
                         *documented([*ticket_handlers(compiled, engine), *relation_handlers(compiled, engine),
                                      *people_handlers(compiled, engine), *sla_handlers(compiled, engine),
                                      *intake_message_handlers(compiled, engine)])],
