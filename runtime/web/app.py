@@ -23,6 +23,7 @@ from runtime.compile.desk import CompiledDesk
 from runtime.config.ir import label_for
 from runtime.db.guard import ensure_current
 from runtime.web.definitions import type_view
+from runtime.web.forms_api import form_handlers
 from runtime.web.intake_messages_api import intake_message_handlers
 from runtime.web.people_api import people_handlers
 from runtime.web.problems import HANDLERS, problem_responses
@@ -127,6 +128,7 @@ def create_app(compiled: CompiledDesk, engine: sa.Engine, *, check_database: boo
     return Litestar(
         route_handlers=[healthz, list_types, type_schema, home, *(schema_of(t.name) for t in desk.types),
                         *session_handlers(compiled, engine), *webhook_handlers(compiled, engine),
+                        *form_handlers(compiled, engine),
                         *documented([*ticket_handlers(compiled, engine), *relation_handlers(compiled, engine),
                                      *people_handlers(compiled, engine), *sla_handlers(compiled, engine),
                                      *intake_message_handlers(compiled, engine)])],
