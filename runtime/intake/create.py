@@ -125,7 +125,7 @@ class Creator:
             # The comment and the note of it in the intake row commit together (see ``ticket``). The Message-ID
             # makes later replies to this mail thread here; the HTML is kept for display.
             with self.service.writing(replayable=replayable(reply.channel)) as connection:
-                comment = self.service.comment_in(connection, actor, ticket_id, reply.body, public=True,
+                comment = self.service.comment_in(connection, actor, ticket_id, reply.body, public=reply.public,
                                                   channel=reply.channel, message_id=reply.message_id,
                                                   body_html=sanitize(reply.html) if reply.html else None)
                 comment_id = int(comment["id"])

@@ -43,10 +43,11 @@ class Draft:
 
 @dataclass(frozen=True)
 class Reply:
-    """A message continuing a ticket: a public comment from its sender."""
+    """A message continuing a ticket: a comment from its sender."""
 
     channel: str
     body: str
     message_id: str | None = None  # kept on the comment so later replies thread to it
     html: str | None = None
     files: tuple[Attachment, ...] = ()
+    public: bool = True  # a requester's words are; a system's report on the ticket is an internal note

@@ -126,7 +126,7 @@ class WebhookFlow:
         if resumed_comment or earlier is not None:
             ticket_id: int = message.metadata.get("ticket_id") or earlier or 0
             try:
-                made = self.creator.comment(message, actor, ticket_id, self._reply(mapped), progress)
+                made = self.creator.comment(message, actor, ticket_id, self._reply(mapped, actor), progress)
                 return Outcome(message.id, made.kind, made.ticket_id)
             except (TicketNotFound, Forbidden):
                 if resumed_comment:
@@ -150,11 +150,12 @@ class WebhookFlow:
             return contact_actor(connection, self.compiled, contact_id)
 
     @staticmethod
-    def _reply(mapped: Mapped) -> Reply:
+    def _reply(mapped: Mapped, actor: Actor) -> Reply:
         title = _text(mapped.fields.get("title")) or "(no title)"
         description = _text(mapped.fields.get("description"))
         body = title if description in (None, title) else f"{title}\n\n{description}"
-        return Reply(CHANNEL, body)
+        # Without a requester the source system speaks: its follow-up is for the agents, not the customer.
+        return Reply(CHANNEL, body, public=actor.kind == "contact")
 
     def _earlier_ticket(self, source: str, external_id: str) -> int | None:
         with self.engine.connect() as connection:

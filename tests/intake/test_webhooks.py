@@ -139,6 +139,18 @@ def test_a_later_delivery_about_the_same_alert_is_a_comment_on_its_ticket(api: A
     comments = rows(desk, "comments", ticket_id=first["ticket_id"])
     assert [(c["channel"], c["body"]) for c in comments] == [("webhook", "Disk full on db-7\n\n/var is at 100 %")]
     assert comments[0]["author_contact_id"] == ticket(desk, first["ticket_id"])["requester_id"]
+    assert comments[0]["public"] is True  # the requester's own report, which they can read
+
+
+def test_a_follow_up_without_a_requester_is_an_internal_note_from_the_system(api: Api, desk: SeededDesk) -> None:
+    payload = alert()
+    del payload["alert"]["contact"]
+    first = deliver(api, "monitoring", payload, delivery_id()).json()
+    assert ticket(desk, first["ticket_id"])["requester_id"] is None
+    update = {"alert": {**payload["alert"], "details": "/var is at 100 %"}}
+    assert deliver(api, "monitoring", update, delivery_id()).json()["ticket_id"] == first["ticket_id"]
+    [comment] = rows(desk, "comments", ticket_id=first["ticket_id"])
+    assert (comment["public"], comment["author_contact_id"], comment["author_agent_id"]) == (False, None, None)
 
 
 def test_an_alert_from_another_requester_opens_a_ticket_beside_the_first(api: Api, desk: SeededDesk) -> None:
