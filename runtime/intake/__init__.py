@@ -1,21 +1,29 @@
 """Intake: every inbound message, whatever its channel, through one pipeline that never loses it.
 
-The stages, each a module of its own:
+Channels, each committing the raw message before anything reads it:
 
-1. ``store``      — the raw bytes and their metadata are committed as an ``intake_messages`` row before anything
-                    reads them; the row's state says how far the message got (``received`` → ``processed``,
-                    ``duplicate``, ``ignored`` or ``quarantined`` with the reason).
-2. ``mail``       — parse: headers (RFC 2047, 2231, 6532, broken charsets), the text (HTML turned into text by
-                    ``html_text``), attachments, inline images and attached messages.
-3. ``loop_guard`` — auto-replies, bulk mail, our own mail and delivery reports are marked ``ignored``; bounces
-                    are recorded on the contact.
-4. ``threads``    — a reply finds its ticket by In-Reply-To/References, or by a ticket number in the subject when
-                    the sender takes part in that ticket.
-5. ``requesters`` — the sender's contact is found or created, with the organization of the address's domain.
-6. ``duplicates`` — the same Message-ID (or the same bytes) never makes a second ticket or comment.
-7. ``pipeline``   — a ticket or a comment, as the requester, through the ticket service; then the files, the
-                    team of the mailbox (``mailboxes``), and the row marked processed.
+- mail: ``imap_poll`` (with ``imap_session``, ``imap_cursors``) fetches mailboxes; ``smtp_listener`` (served by
+  ``smtp_server``) answers 250 only once a message is stored; ``importer`` reads .eml files, mbox and Maildir;
+- ``webhooks``: signed deliveries (``mapping`` turns a payload into fields);
+- ``forms``: submissions with a one-time token (``form_tokens``), a honeypot and a rate limit (``rate_limit``);
+- the typed create API with an ``Idempotency-Key`` (``api_flow``).
 
-``quotes`` strips quoted history and signatures from a reply; ``importer`` feeds files, mbox and Maildir folders
-to the pipeline; ``commands`` holds the CLI.
+Then the stages, the same for all:
+
+1. ``store``      — the ``intake_messages`` row (bytes, metadata, state ``received``), unique per channel, source
+                    and external id, so a re-delivery finds the first one;
+2. ``pipeline``   — ``process`` dispatches a stored row to its channel's flow (``mail_flow``, ``webhook_flow``,
+                    ``form_flow``, ``api_flow``), each of which parses and reads its input into a ``draft``
+                    (a new ticket) or a reply; a failure anywhere quarantines the row with the reason;
+3. mail only      — ``mail/`` parses (charsets, RFC 2047/2231/6532, HTML, files, quoted history), ``loop_guard``
+                    ignores auto-replies, bulk mail, our own mail and bounces, ``threads`` finds the ticket a
+                    reply continues, ``duplicates`` the same mail arriving by another mailbox;
+4. ``requesters`` — the sender's contact, found or created, with the organization of the domain;
+5. ``create``     — ``enrich`` (the desk's ``rules``, then ``language``), ``similar`` (near duplicates, scored
+                    by ``likeness``: flagged or merged), the ticket or comment with the note of it in the row in
+                    one transaction, routing to the team, ``acknowledge``, then the files.
+
+``processing`` and ``claims`` let any process (worker, listener, CLI, API retry) process stored messages without
+two running one message; ``background`` does it off the SMTP listener's answer; ``messages`` reads rows for the
+API; ``commands`` holds ``cli.py import`` and ``cli.py intake list|retry|poll|smtp``.
 """

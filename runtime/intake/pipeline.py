@@ -25,6 +25,7 @@ from runtime.intake.requesters import Requesters
 from runtime.intake.store import DUPLICATE, FINAL, QUARANTINED, Inbound, IntakeMessage, IntakeStore, Stored
 from runtime.intake.webhook_flow import WebhookFlow
 from runtime.intake.wording import describe_failure
+from runtime.tickets.errors import TicketError
 from runtime.tickets.service import TicketService
 
 __all__ = ["IntakePipeline", "MailPipeline", "Outcome", "Unprocessable"]
@@ -72,8 +73,10 @@ class IntakePipeline:
             return self._process(message)
         except Exception as exc:
             reason = describe_failure(exc)
-            if not isinstance(exc, Unprocessable):
-                log.warning("intake message %s quarantined: %s", message_id, reason, exc_info=True)
+            # What the message says (unreadable, or refused by the ticket type) is its own fault: one line. Anything
+            # else may be ours, and gets its traceback.
+            data_problem = isinstance(exc, Unprocessable | TicketError)
+            log.warning("intake message %s quarantined: %s", message_id, reason, exc_info=not data_problem)
             # Reloaded: the steps that did succeed wrote their progress into the row's metadata, which stays.
             self.store.finish(self.store.load(message_id) or message, QUARANTINED, reason=reason)
             return Outcome(message_id, "quarantined", reason=reason)

@@ -101,3 +101,21 @@ def test_retry_processes_quarantined_messages_again(intake: IntakeDesk, capsys: 
     code, out, _ = run(intake, capsys, "intake", "retry", str(second.message_id))
     assert out.splitlines()[0].startswith(f"message {second.message_id}: done before (ticket ")
     assert run(intake, capsys, "intake", "retry")[0] == 2
+
+
+def test_retry_all_takes_every_channel_but_leaves_api_requests_in_flight(
+        intake: IntakeDesk, capsys: pytest.CaptureFixture[str]) -> None:
+    from runtime.intake.api_flow import IN_FLIGHT
+    from runtime.intake.store import Inbound
+
+    store = intake.pipeline.store
+    hook, api = store.store([Inbound("webhook", "monitoring", "delivery-1", b'{"alert": {}}'),
+                             Inbound("api", "agent:1", "key-1", b"{}")])
+    store.finish(store.load(hook.id), QUARANTINED, reason="secret was missing")  # type: ignore[arg-type]
+    store.finish(store.load(api.id), QUARANTINED, reason=IN_FLIGHT)  # type: ignore[arg-type]
+    code, out, _ = run(intake, capsys, "intake", "retry", "--all")
+    assert code == 0
+    assert out.splitlines()[-1] == "1 message retried: quarantined: 1"
+    [webhook_row] = intake.rows("intake_messages", id=hook.id)
+    assert "alert.summary" in webhook_row["error"]  # processed again: now its mapping tells what is missing
+    assert intake.rows("intake_messages", id=api.id)[0]["error"] == IN_FLIGHT
