@@ -55,6 +55,8 @@ def _master(md: sa.MetaData, desk: ir.Desk) -> sa.Table:
         sa.Index(None, "created_at"),
         sa.Index(None, "updated_at"),
         sa.Index(None, "status", "status_changed_at"),
+        # A webhook's later delivery about the same thing finds its ticket by the sender's reference.
+        sa.Index(None, "external_ref"),
         # Full-text search (runtime/db/search.py): the reference weighs most, then the title, then the text.
         info={"role": "master", "search": {"number": "A", "title": "B", "description": "C"}},
     )

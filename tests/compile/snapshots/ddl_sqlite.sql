@@ -220,6 +220,8 @@ CREATE INDEX ix_tickets_assignee_id_status_category ON tickets (assignee_id, sta
 
 CREATE INDEX ix_tickets_created_at ON tickets (created_at);
 
+CREATE INDEX ix_tickets_external_ref ON tickets (external_ref);
+
 CREATE INDEX ix_tickets_impact ON tickets (impact);
 
 CREATE INDEX ix_tickets_location ON tickets (location);
