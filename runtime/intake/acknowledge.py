@@ -40,6 +40,8 @@ class Acknowledger:
         self._recent = compiled.memo("intake.recent_acks", lambda: sa.select(sa.func.count()).select_from(acks).where(
             acks.c.address == sa.bindparam("address"), acks.c.sent_at > sa.bindparam("since")))
         self._record = compiled.memo("intake.record_ack", lambda: sa.insert(acks))
+        self._forget = compiled.memo("intake.forget_acks", lambda: sa.delete(acks).where(
+            acks.c.address == sa.bindparam("address"), acks.c.sent_at <= sa.bindparam("since")))
         self._note = compiled.memo("intake.ack_note", lambda: sa.insert(comments))
 
     def queue(self, connection: sa.Connection, ticket: dict[str, Any], draft: Draft, now: dt.datetime) -> bool:
@@ -61,6 +63,8 @@ class Acknowledger:
         headers = MailHeaders(message_id=message_id, in_reply_to=original, references=(original,) if original else (),
                               reply_to=self.recipients.reply_to(ticket), auto_submitted=AUTO_REPLIED)
         self.outbox.email(connection, recipient.address, subject, body, now, headers)
+        # Only the last hour counts: older rows of this address go as a new one comes, so the table stays small.
+        connection.execute(self._forget, {"address": address, "since": now - WINDOW})
         connection.execute(self._record, {"address": address, "ticket_id": ticket["id"], "sent_at": now})
         connection.execute(self._note, {
             "ticket_id": ticket["id"], "public": False, "direction": "outbound", "channel": "email",

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from imapclient import IMAPClient  # type: ignore[import-untyped]
-from imapclient.exceptions import IMAPClientError  # type: ignore[import-untyped]
-from imapclient.imapclient import DELETED, SEEN, SocketTimeout  # type: ignore[import-untyped]
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+from imapclient.imapclient import DELETED, SEEN, SocketTimeout
 
 from runtime.config import ir
 from runtime.errors import TesseraError

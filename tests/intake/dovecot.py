@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from imapclient import IMAPClient  # type: ignore[import-untyped]
+from imapclient import IMAPClient
 
 from tests.conftest import _missing
 

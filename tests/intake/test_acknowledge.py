@@ -103,6 +103,9 @@ def test_only_the_last_hours_acks_count_against_the_limit(desk: MailDesk) -> Non
     opened(desk, mail(sender=MARIA, subject=words(), body=words()))
     opened(desk, mail(sender=JONAS, subject=words(), body=words()))
     assert [m["To"].addresses[0].addr_spec for m in desk.sent()] == [MARIA]
+    with desk.desk.engine.connect() as connection:  # Maria's expired rows went when her new one came
+        left = connection.execute(sa.select(acks.c.address, sa.func.count()).group_by(acks.c.address)).all()
+    assert sorted((address, n) for address, n in left) == sorted([(MARIA, 1), (JONAS, LIMIT)])
 
 
 def test_a_bounced_contact_gets_no_ack(desk: MailDesk) -> None:

@@ -108,3 +108,16 @@ tessera.yaml:14:85 mail.mailboxes.care.imap.move_to: move_to is only used with a
 tessera.yaml:17:30 intake.near_duplicates.flag_at: flag_at 0 would flag every ticket as a near duplicate
     expected: a score above 0, e.g. 0.6
 3 errors in the definitions"""
+
+
+def test_an_acknowledgement_template_that_does_not_parse_is_reported(tmp_path: Path) -> None:
+    report = report_for(tmp_path, """mail:
+  mailboxes:
+    it: {address: it@example.org, type: repair}
+  default_mailbox: it
+  acknowledge: {subject: "[{{ ticket.number }] received", body: "Hello {{ requester.name }}"}
+""")
+    assert report == """tessera.yaml:9:26 mail.acknowledge.subject: not a valid Jinja2 template
+    found: '[{{ ticket.number }] received'
+    hint: line 1: unexpected '}'
+1 error in the definitions"""

@@ -23,14 +23,17 @@ def is_template(text: str) -> bool:
     return "{{" in text or "{%" in text
 
 
+def _template_problem(src: ir.Src, text: str) -> Problem | None:
+    try:
+        jinja2.sandbox.SandboxedEnvironment().parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        return Problem(src, "not a valid Jinja2 template", found=f"'{text}'", hint=f"line {exc.lineno}: {exc.message}")
+    return None
+
+
 def _expression_problem(src: ir.Src, text: str) -> Problem | None:
     if is_template(text):
-        try:
-            jinja2.sandbox.SandboxedEnvironment().parse(text)
-        except jinja2.TemplateSyntaxError as exc:
-            return Problem(src, "not a valid Jinja2 template", found=f"'{text}'",
-                           hint=f"line {exc.lineno}: {exc.message}")
-        return None
+        return _template_problem(src, text)
     if not DOTTED_PATH.match(text):
         return Problem(src, "not a path into the payload nor a template", expected="a dotted path such as "
                        "'alert.title', or a template such as '{{ payload.alert.title }}'", found=f"'{text}'")
@@ -134,6 +137,11 @@ def _imap_problems(mailbox: ir.Mailbox) -> Iterator[Problem]:
 
 def check(desk: ir.Desk) -> Iterator[Problem]:
     settings = desk.project.intake
+    ack = desk.project.acknowledge
+    for key, text in (("subject", ack.subject), ("body", ack.body)):
+        problem = _template_problem(desk.project.src.at("mail", "acknowledge", key), text) if text else None
+        if problem:
+            yield problem
     for rule in settings.rules:
         yield from _rule_problems(desk, rule)
     for hook in settings.webhooks:
