@@ -93,14 +93,9 @@ class Creator:
             # neither lose the ticket nor, on a retry, make it twice.
             with self.service.writing(replayable=replayable(draft.channel)) as connection:
                 ticket = self.service.create_in(connection, new, draft.channel, source_name=draft.source_name,
-                                                external_ref=draft.external_ref)
+                                                external_ref=draft.external_ref, team_id=draft.team_id)
                 ticket_id = int(ticket["id"])
                 progress["ticket_id"] = ticket_id
-                if draft.team_id is not None:
-                    # Routing is the system's decision, recorded as such; the sender could not choose a team.
-                    ticket = self.service.update_in(connection, SYSTEM, ticket_id,
-                                                    {"team_id": draft.team_id, "version": ticket["version"]},
-                                                    draft.channel)
                 if match is not None:
                     self.near.flag(connection, ticket_id, match, now)
                 if self.acknowledger.queue(connection, ticket, draft, now):

@@ -17,7 +17,7 @@ from runtime.notify.replies import ReplyMail
 from runtime.sla.timers import clocks_for
 from runtime.tickets import audit
 from runtime.tickets.access import redact
-from runtime.tickets.actors import Actor
+from runtime.tickets.actors import SYSTEM, Actor
 from runtime.tickets.errors import Forbidden, InvalidTicket, StaleVersion, TicketNotFound, TransitionRefused
 from runtime.tickets.numbers import TicketNumbers
 from runtime.tickets.records import check_relations, load, split, validate
@@ -113,9 +113,11 @@ class TicketService:
         return _writing(self.engine, replayable)
 
     def create_in(self, connection: sa.Connection, new: NewTicket, channel: str, *, source_name: str | None = None,
-                  external_ref: str | None = None) -> dict[str, Any]:
+                  external_ref: str | None = None, team_id: int | None = None) -> dict[str, Any]:
         """Insert a prepared ticket in the caller's transaction (intake records its message in the same one, so a
-        crash cannot leave a ticket whose message would make it again); returns the unredacted row."""
+        crash cannot leave a ticket whose message would make it again); returns the unredacted row.
+
+        ``team_id`` routes it as the system's decision (a requester cannot choose a team), audited as such."""
         workflow = self.compiled.workflow_for(new.type_name)
         now = _now()
         master, own = split(self.compiled, new.type_name, new.values)
@@ -128,10 +130,16 @@ class TicketService:
             "organization_id": new.organization_id,
             "created_at": now, "updated_at": now, "status_changed_at": now, "version": 1,
         }
+        routed = {}
+        if team_id is not None and team_id != master.get("team_id"):
+            routed["team_id"] = (master.get("team_id"), team_id)
+            master["team_id"] = team_id
         ticket_id = connection.execute(self._insert_ticket, master).scalar_one()
         connection.execute(self._extension_inserts[new.type_name], {"ticket_id": ticket_id, **own})
         created = {k: (None, v) for k, v in new.values.items() if v not in (None, [], "")}
         audit.record(connection, self.events, ticket_id, new.actor, channel, "create", created, now)
+        if routed:
+            audit.record(connection, self.events, ticket_id, SYSTEM, channel, "update", routed, now)
         self._sla.ticket_created(connection, {"id": ticket_id, **master, **own}, now)
         return {"id": ticket_id, **master, **own}
 
