@@ -284,6 +284,7 @@ class Webhook:
     requester: str | None
     fields: tuple[tuple[str, str], ...]
     src: Src
+    queued: bool = False  # answered once stored; the worker processes it
 
 
 @dataclass(frozen=True)

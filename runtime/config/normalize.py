@@ -165,7 +165,7 @@ def _intake(i: spec.IntakeSettingsSpec, src: ir.Src) -> ir.IntakeSettings:
     webhooks = tuple(ir.Webhook(
         name=name, type=w.type, team=w.team, secret_env=w.secret_env, tolerance_seconds=parse_duration(w.tolerance),
         delivery_id=w.delivery_id, external_id=w.external_id, requester=w.requester, fields=tuple(w.fields.items()),
-        src=src.at("webhooks", name)) for name, w in i.webhooks.items())
+        src=src.at("webhooks", name), queued=w.process == "queued") for name, w in i.webhooks.items())
     return ir.IntakeSettings(
         rules=rules, near_window_seconds=parse_duration(i.near_duplicates.window),
         near_flag_at=i.near_duplicates.flag_at, form_honeypot=i.forms.honeypot,

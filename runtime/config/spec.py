@@ -390,6 +390,10 @@ class WebhookSpec(Strict):
                                     "delivery about the same one becomes a comment on its ticket")
     requester: str | None = Field(default=None, description="the requester's email address")
     fields: dict[str, str] = Field(description="ticket field → value; title is required")
+    process: Literal["at_once", "queued"] = Field(
+        default="at_once", description="at_once: the answer says which ticket the delivery made; queued: the "
+        "answer comes as soon as the delivery is stored, and the worker makes the ticket (for senders that send "
+        "many and need only a fast acknowledgement)")
 
 
 class IntakeSettingsSpec(Strict):

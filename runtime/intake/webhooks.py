@@ -136,6 +136,8 @@ class Webhooks:
         if not stored.new:
             # Stored before: its outcome stands. One still 'received' is being processed, or is left to a retry.
             return Delivery(message.id, message.state, message.ticket_id, message.error, repeated=True)
+        if hook.queued:
+            return Delivery(message.id, message.state, None, None, repeated=False)
         self.run(message.id)
         done = self._load(message.id)  # still 'received' when a worker holds it: it finishes it
         return Delivery(done.id, done.state, done.ticket_id, done.error, repeated=False)

@@ -49,7 +49,8 @@ def webhook_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRout
     def webhook(source: FromPath[str], request: Request[Any, Any, Any], body: RawBody,
                 timestamp: Timestamp = None, signature: Signature = None) -> Response[Any]:
         """Take a signed delivery from a webhook source declared in tessera.yaml: stored, then mapped to a new
-        ticket or a comment at once (202). The same delivery id again answers its first outcome (200)."""
+        ticket or a comment at once (202), or by the worker for a source with ``process: queued`` (202, state
+        received). The same delivery id again answers its first outcome (200)."""
         del timestamp, signature
         headers = {name.lower(): value for name, value in request.headers.items()}
         try:

@@ -25,7 +25,8 @@ from tests.web.api_client import Api
 SECRET_ENV = "TESSERA_WEBHOOK_MONITORING_SECRET"  # both sources' secret, as tessera.yaml names it
 SECRET = "a-test-secret-of-the-monitoring-system"
 # A second source beside the shipped 'monitoring': the type chosen by the payload, the delivery id in the body,
-# and a relation field, whose record may be missing when the delivery comes (and added before a retry).
+# and a relation field, whose record may be missing when the delivery comes (and added before a retry); and a
+# queued one, answered once stored.
 DEPLOYS = """    deploys:
       type: "{{ payload.kind }}"
       secret_env: TESSERA_WEBHOOK_MONITORING_SECRET
@@ -34,6 +35,12 @@ DEPLOYS = """    deploys:
       fields:
         title: summary
         location: site
+    bulk:
+      type: it_support
+      secret_env: TESSERA_WEBHOOK_MONITORING_SECRET
+      process: queued
+      fields:
+        title: summary
 """
 
 

@@ -278,3 +278,21 @@ def test_mapping_reads_paths_into_lists_and_refuses_a_bad_requester(desk: Seeded
     mapped = map_delivery(desk.compiled, hook, payload, {})
     assert (mapped.external_id, mapped.requester and mapped.requester.email) == ("7", "ops@example.net")
     assert mapped.fields == {"title": "Fan", "description": "Fan", "priority": "P3", "tags": ["monitoring", "h"]}
+
+
+def test_a_queued_source_answers_once_stored_and_the_worker_makes_the_ticket(api: Api, desk: SeededDesk) -> None:
+    from runtime.intake.pipeline import MailPipeline
+    from runtime.intake.processing import IntakeProcessor
+
+    delivery = delivery_id()
+    answer = deliver(api, "bulk", {"summary": "Nightly export failed"}, delivery)
+    assert answer.status_code == 202, answer.text
+    assert (answer.json()["state"], answer.json()["ticket_id"]) == ("received", None)
+    [row] = [r for r in rows(desk, "intake_messages", channel="webhook") if r["external_id"] == delivery]
+    assert row["ticket_id"] is None
+    outcomes = IntakeProcessor(MailPipeline(desk.compiled, desk.engine)).process_waiting(50)
+    assert [(o.message_id, o.kind) for o in outcomes if o.message_id == row["id"]] == [(row["id"], "ticket")]
+    again = deliver(api, "bulk", {"summary": "Nightly export failed"}, delivery)
+    assert again.status_code == 200
+    made = ticket(desk, again.json()["ticket_id"])
+    assert (made["title"], made["source"], made["source_name"]) == ("Nightly export failed", "webhook", "bulk")
