@@ -42,6 +42,7 @@ class Stored:
     id: int
     state: str
     new: bool  # False: this delivery was stored before
+    copy_of: int | None = None  # different bytes under an id already taken: the row that has it
 
 
 @dataclass(frozen=True)
@@ -102,10 +103,10 @@ class IntakeStore:
                 row["metadata"] = {**message.metadata, "copy_of": existing.id}
                 row_id = connection.execute(self._insert, {**copy_key, **row}).scalar()
                 if row_id is not None:
-                    result.append(Stored(row_id, RECEIVED, new=True))
+                    result.append(Stored(row_id, RECEIVED, new=True, copy_of=existing.id))
                 else:
                     copy = connection.execute(self._find, copy_key).one()
-                    result.append(Stored(copy.id, copy.state, new=False))
+                    result.append(Stored(copy.id, copy.state, new=False, copy_of=existing.id))
         return result
 
     def load(self, message_id: int) -> IntakeMessage | None:
