@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runtime.config import ir
+from runtime.intake.group_store import GroupedStore
 from runtime.intake.mapping import MappingError, evaluate
 from runtime.intake.pipeline import IntakePipeline
 from runtime.intake.store import FINAL, IGNORED, Inbound, IntakeMessage
@@ -94,6 +95,7 @@ class Webhooks:
         """``run`` processes a stored message: by default at once; the web app passes one that first claims it,
         so that a worker taking up waiting messages cannot process it at the same time."""
         self.pipeline = pipeline
+        self.grouped = GroupedStore(pipeline.store)  # deliveries arriving together share a commit
         self.run = run or pipeline.process
         self.settings = pipeline.compiled.definitions.project.intake
         self.clock = clock
@@ -124,7 +126,7 @@ class Webhooks:
         kept = {name: value for name, value in headers.items() if name not in NOT_KEPT}
         inbound = Inbound(CHANNEL, hook.name, delivery_id(hook, payload, headers, body), body,
                           {"headers": kept, "size": len(body)})
-        stored = self.pipeline.store.store([inbound])[0]
+        stored = self.grouped.store_one(inbound)
         if stored.new and stored.copy_of is None:  # the common case, with nothing to read back
             if hook.queued:
                 return Delivery(stored.id, stored.state, None, None, repeated=False)
