@@ -359,7 +359,8 @@ class RuleSpec(Strict):
     keywords: list[str] = Field(default_factory=list, description="any of these words in the title or text")
     pattern: str | None = Field(default=None, description="a regular expression searched in the title and text")
     sender_domains: list[str] = Field(default_factory=list, description="the sender's address ends in one of these")
-    channels: list[Literal["email", "webhook", "form", "api"]] = Field(default_factory=list)
+    channels: list[Literal["email", "webhook", "form"]] = Field(
+        default_factory=list, description="the channels it applies to (API creates are taken as given)")
     set: RuleSetSpec
 
 

@@ -84,7 +84,8 @@ class MailFlow:
                 # The headers point at a ticket this sender may not write on: theirs becomes a new one beside it.
                 thread = Thread(related_id=thread.ticket_id, via=f"{thread.via} (sender may not write on it)")
                 progress["thread"] = thread.via
-        draft = Draft(CHANNEL, mailbox.type, ticket_payload(mail), source_name=mailbox.name,
+        draft = Draft(CHANNEL, self.mailboxes.type_for(mailbox, mail.subject), ticket_payload(mail),
+                      source_name=mailbox.name,
                       external_ref=message.external_id, team_id=facts.team_id, related_id=thread.related_id,
                       sender_email=mail.sender.email, files=mail.attachments, html=mail.html)
         made = self.creator.ticket(message, actor, draft, progress)

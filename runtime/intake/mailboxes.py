@@ -21,9 +21,22 @@ class Mailboxes:
         self.by_name = {m.name: m for m in project.mailboxes}
         self.by_address = {m.address.lower(): m for m in project.mailboxes}
         self.default = project.mailbox(project.default_mailbox) if project.default_mailbox else None
+        self.hinted: dict[str, list[ir.TicketType]] = {}
+        for ticket_type in compiled.definitions.types:
+            if ticket_type.email_mailbox and ticket_type.email_subject_hint:
+                self.hinted.setdefault(ticket_type.email_mailbox, []).append(ticket_type)
         teams = compiled.table("teams")
         self._team = compiled.memo("intake.team_by_name", lambda: sa.select(teams.c.id).where(
             teams.c.name == sa.bindparam("name")))
+
+    def type_for(self, mailbox: ir.Mailbox, subject: str) -> str:
+        """The mailbox's type, unless a type that takes mail from this mailbox names a hint (``[EQ]``) that the
+        subject carries: then that type (types in file order; the first hint found wins)."""
+        lowered = subject.lower()
+        for ticket_type in self.hinted.get(mailbox.name, ()):
+            if ticket_type.email_subject_hint and ticket_type.email_subject_hint.lower() in lowered:
+                return ticket_type.name
+        return mailbox.type
 
     @property
     def addresses(self) -> frozenset[str]:

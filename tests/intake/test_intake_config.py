@@ -121,3 +121,14 @@ def test_an_acknowledgement_template_that_does_not_parse_is_reported(tmp_path: P
     found: '[{{ ticket.number }] received'
     hint: line 1: unexpected '}'
 1 error in the definitions"""
+
+
+def test_a_type_taking_mail_names_a_declared_mailbox_and_can_be_filled_by_mail(tmp_path: Path) -> None:
+    repair = (Path(__file__).resolve().parents[1] / "fixtures" / "minimal" / "ticket_types" / "repair.yaml"
+              ).read_text(encoding="utf-8")
+    report = report_for(tmp_path, MAILBOX, repair + "intake:\n  email: {mailbox: its}\n")
+    assert report == """ticket_types/repair.yaml:13:20 intake.email.mailbox: no such mailbox in tessera.yaml
+    expected: one of it
+    found: 'its'
+    hint: did you mean 'it'?
+1 error in the definitions"""

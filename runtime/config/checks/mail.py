@@ -47,6 +47,7 @@ def check(desk: ir.Desk) -> Iterator[Problem]:
     seen: dict[str, ir.Mailbox] = {}
     for mailbox in project.mailboxes:
         yield from _mailbox_problems(desk, mailbox, seen)
+    yield from _type_problems(desk)
     names = [m.name for m in project.mailboxes]
     default_src = project.src.at("mail", "default_mailbox")
     if project.default_mailbox is None:
@@ -58,3 +59,22 @@ def check(desk: ir.Desk) -> Iterator[Problem]:
         yield Problem(default_src, "default mailbox is not declared",
                       expected=one_of(names) if names else "a mailbox declared under mail.mailboxes",
                       found=f"'{project.default_mailbox}'", hint=did_you_mean(project.default_mailbox, names))
+
+
+def _type_problems(desk: ir.Desk) -> Iterator[Problem]:
+    """A type's ``intake.email`` names the mailbox whose mail may open it (by a subject hint)."""
+    names = [m.name for m in desk.project.mailboxes]
+    for ticket_type in desk.types:
+        if ticket_type.email_mailbox is None:
+            continue
+        src = ticket_type.src.at("intake", "email", "mailbox")
+        if ticket_type.email_mailbox not in names:
+            yield Problem(src, "no such mailbox in tessera.yaml", found=f"'{ticket_type.email_mailbox}'",
+                          expected=one_of(names) if names else "a mailbox declared under mail.mailboxes",
+                          hint=did_you_mean(ticket_type.email_mailbox, names) or "declare it, or remove intake.email")
+            continue
+        missing = _unfillable(desk, ticket_type)
+        if missing:
+            yield Problem(src, "mail cannot fill this ticket type's required fields",
+                          found=f"'{ticket_type.name}' requires {', '.join(missing)}",
+                          hint="give those fields a default, or remove intake.email from this type")
