@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
+from runtime.intake.claims import Claims, claims
 from runtime.intake.outcome import Outcome, Unprocessable
 from runtime.intake.store import PROCESSED, QUARANTINED, IntakeMessage, IntakeStore
 from runtime.intake.wording import describe_failure
@@ -96,36 +97,49 @@ class ApiFlow:
         """The ticket the first request with ``key`` made (read now, as ``actor`` sees it), making it if this is
         the first; a failed first request is tried again, as the caller asks by sending the key again."""
         body = json.dumps(data.model_dump(mode="json", exclude_unset=True), sort_keys=True, ensure_ascii=False)
-        row_id = self._reserve(caller_source(actor), key, body.encode(), type_name)
-        message = self.store.load(row_id)
-        assert message is not None  # rows are never deleted
-        if message.ticket_id is not None and message.state == PROCESSED:
-            return self.service.get(actor, message.ticket_id)
-        try:
-            return self._make(message, actor, type_name, data)
-        except Exception as exc:
-            self.store.finish(message, QUARANTINED, reason=describe_failure(exc))
-            raise
+        # The request holds its row's claim while it makes the ticket: an administrator's retry (which claims
+        # too) cannot run beside it, and a request that died lets go, so the next one with the key takes over.
+        with claims(self.engine) as held:
+            row_id, claimed = self._reserve(caller_source(actor), key, body.encode(), type_name, held)
+            try:
+                message = self.store.load(row_id)
+                assert message is not None  # rows are never deleted
+                if message.ticket_id is not None and message.state == PROCESSED:
+                    return self.service.get(actor, message.ticket_id)
+                try:
+                    return self._make(message, actor, type_name, data)
+                except Exception as exc:
+                    self.store.finish(message, QUARANTINED, reason=describe_failure(exc))
+                    raise
+            finally:
+                if claimed:
+                    held.release(row_id)
 
-    def _reserve(self, source: str, key: str, raw: bytes, type_name: str) -> int:
-        """The request's row, taken for this request: new, or an earlier attempt that failed (quarantined), or
-        one already processed. Anything else with the key refuses with KeyConflict."""
+    def _reserve(self, source: str, key: str, raw: bytes, type_name: str, held: Claims) -> tuple[int, bool]:
+        """The request's row, claimed for this request: new, or an earlier attempt that failed (quarantined) or
+        whose request died, or one already processed. Anything else with the key refuses with KeyConflict."""
         row = {"channel": CHANNEL, "source": source, "external_id": key, "raw": raw, "metadata": {"type": type_name},
                "state": QUARANTINED, "error": IN_FLIGHT, "received_at": dt.datetime.now(dt.UTC)}
         with write_transaction(self.engine) as connection:
+            busy = "the first request with this Idempotency-Key is still being processed; send it again shortly"
             new_id = connection.execute(self._insert, row).scalar()
             if new_id is not None:
-                return int(new_id)
+                if not held.claim(int(new_id)):  # only if another request took it over in this instant
+                    raise KeyConflict(busy)
+                return int(new_id), True
             found = connection.execute(self._find, {"source": source, "external_id": key}).one()
             if bytes(found.raw) != raw or (found.metadata or {}).get("type") != type_name:
                 msg = "this Idempotency-Key was used before with a different request; use a new key for a new one"
                 raise KeyConflict(msg)
             if found.state == PROCESSED:
-                return int(found.id)
-            busy = "the first request with this Idempotency-Key is still being processed; send it again shortly"
-            if found.state != QUARANTINED or found.error == IN_FLIGHT:
+                return int(found.id), False  # read, not made: no claim needed
+            if found.state != QUARANTINED or not held.claim(int(found.id)):
                 raise KeyConflict(busy)
+            if found.error == IN_FLIGHT:
+                # Claimable although in flight: the request that reserved it died before finishing.
+                return int(found.id), True
             # Taken only if it is still as read: of two requests retrying one failed attempt, one goes ahead.
             if connection.execute(self._take, {"row_id": found.id, "old_error": found.error}).rowcount != 1:
+                held.release(int(found.id))
                 raise KeyConflict(busy)
-            return int(found.id)
+            return int(found.id), True

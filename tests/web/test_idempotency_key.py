@@ -100,3 +100,20 @@ def test_an_empty_or_overlong_key_is_refused(api: Api) -> None:
         response = create(api, {"title": "x"}, bad)
         assert response.status_code == 422, bad
         assert [e["field"] for e in response.json()["errors"]] == ["idempotency_key"], response.text
+
+
+def test_a_key_whose_request_died_midway_is_taken_over_by_the_next_request(api: Api, desk: SeededDesk) -> None:
+    from runtime.intake.api_flow import IN_FLIGHT
+
+    same = key()
+    alex = rows(desk, "agents", username="alex")[0]["id"]
+    # What a request leaves when its process is killed after reserving the key and before making the ticket.
+    with desk.engine.begin() as connection:
+        connection.execute(sa.insert(desk.compiled.table("intake_messages")).values(
+            channel="api", source=f"agent:{alex}", external_id=same, raw=b'{"title": "Dock is dead"}',
+            metadata={"type": "it_support"}, state="quarantined", error=IN_FLIGHT, received_at=sa.func.now()))
+    made = create(api, {"title": "Dock is dead"}, same)
+    assert made.status_code == 201, made.text
+    stored = rows(desk, "intake_messages", channel="api", external_id=same)
+    assert [(m["state"], m["ticket_id"]) for m in stored] == [("processed", made.json()["id"])]
+    assert create(api, {"title": "Dock is dead"}, same).json()["id"] == made.json()["id"]
