@@ -53,9 +53,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection: sa.Connection) -> None:
-    immediate = connection.get_execution_options().get("tessera_write", False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+WRITE_BEGIN = "tessera_write"  # set on a pooled connection's info by ``write_transaction``, taken by the BEGIN
+
+
+def _sqlite_begin(dbapi_connection: Any) -> None:
+    # The dialect's own hook rather than a "begin" event listener: any listener on the engine makes every
+    # statement dispatch its execute events, a few microseconds each, a dozen times per ticket created.
+    # SQLAlchemy wraps what this raises (a busy database, say) as it would a statement's error.
+    immediate = dbapi_connection.info.pop(WRITE_BEGIN, False)
+    dbapi_connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class WriterGate:
@@ -116,7 +122,7 @@ def make_engine(url: str, root: Path) -> sa.Engine:
     engine = sa.create_engine(database_url(url, root))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        engine.dialect.do_begin = _sqlite_begin  # type: ignore[method-assign]
     return engine
 
 
@@ -132,8 +138,9 @@ def write_transaction(engine: sa.Engine, *, replayable: bool = False) -> Iterato
     record it came from is still there to be processed again; the next ordinary commit makes it durable."""
     gate = writer_gate(engine)
     with engine.connect() as connection:
-        connection.execution_options(tessera_write=True)
         if gate is None:
+            if engine.dialect.name == "sqlite":
+                connection.connection.info[WRITE_BEGIN] = True
             with connection.begin():
                 yield connection
             return
@@ -141,8 +148,10 @@ def write_transaction(engine: sa.Engine, *, replayable: bool = False) -> Iterato
         if raw is not None:
             raw.execute("PRAGMA synchronous=NORMAL")  # on the driver: SQLAlchemy would begin a transaction
         try:
-            with gate.held(), connection.begin():
-                yield connection
+            with gate.held():
+                connection.connection.info[WRITE_BEGIN] = True  # taken by the BEGIN just below
+                with connection.begin():
+                    yield connection
         finally:
             if raw is not None:
                 raw.execute("PRAGMA synchronous=FULL")
