@@ -18,6 +18,7 @@ from runtime.config import ir
 from runtime.sla import clock as clocks
 from runtime.sla.clock import Clock
 from runtime.sla.policies import Facts, PolicyBook
+from runtime.tickets.driver_insert import DriverInsert
 
 RESPONSE_METRICS = ("first_response", "next_response")
 BREACH = -1  # the escalation number of a breach event, so that the unique key makes it once-only too
@@ -40,7 +41,7 @@ class SlaClocks:
             name for p in self.book.policies for name, _ in p.field_matches}
         # Built once: these run inside the ticket's write transaction, which on SQLite holds the one write lock.
         self._insert = sa.insert(self.timers).returning(self.timers.c.id, sort_by_parameter_order=True)
-        self._insert_event = sa.insert(self.events)
+        self._insert_event = DriverInsert(self.events, ("timer_id", "kind", "escalation", "at", "detail"))
         self._update = sa.update(self.timers).where(self.timers.c.id == sa.bindparam("the_timer"))
         self._note = sa.update(self.events).where(
             self.events.c.timer_id == sa.bindparam("the_timer"), self.events.c.kind == "escalation",
@@ -139,8 +140,8 @@ class SlaClocks:
     def record(self, connection: sa.Connection, timer_id: int, kind: str, at: dt.datetime,
                detail: dict[str, Any] | None = None) -> None:
         """Add a ledger event (breaches and escalations go through ``record_many``, once-only)."""
-        connection.execute(self._insert_event, {"timer_id": timer_id, "kind": kind, "escalation": None, "at": at,
-                                                "detail": detail})
+        self._insert_event.execute(connection, {"escalation": None, "at": at},
+                                   [{"timer_id": timer_id, "kind": kind, "detail": detail}])
 
     def record_many(self, connection: sa.Connection, rows: list[dict[str, Any]]) -> set[tuple[int, int]]:
         """Add once-only events (breaches, escalations) in one statement; the (clock, step) pairs that were new."""
@@ -180,13 +181,13 @@ class SlaClocks:
         rows = [{"ticket_id": ticket["id"], **self._columns(clock),
                  "next_check_at": clocks.next_check(clock, policy.escalations)} for clock, _ in started]
         ids = connection.execute(self._insert, rows).scalars().all()
-        events = [{"timer_id": timer_id, "kind": "started", "escalation": None, "at": at,
+        events = [{"timer_id": timer_id, "kind": "started",
                    "detail": {"target_seconds": goal.seconds, "calendar": goal.calendar.name}}
                   for timer_id, (_, goal) in zip(ids, started, strict=True)]
         if paused:
-            events += [{"timer_id": timer_id, "kind": "paused", "escalation": None, "at": at,
-                        "detail": {"status": ticket["status"]}} for timer_id in ids]
-        connection.execute(self._insert_event, events)
+            events += [{"timer_id": timer_id, "kind": "paused", "detail": {"status": ticket["status"]}}
+                       for timer_id in ids]
+        self._insert_event.execute(connection, {"escalation": None, "at": at}, events)
 
     def _retarget(self, connection: sa.Connection, ticket: Mapping[str, Any], stored: list[tuple[int, Clock]],
                   policy: ir.Policy | None, at: dt.datetime) -> None:

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import weakref
 from typing import Any
 
 import sqlalchemy as sa
 
 from runtime.tickets.actors import Actor
+from runtime.tickets.driver_insert import DriverInsert
+
+_COLUMNS = ("ticket_id", "at", "actor", "channel", "action", "field", "old_value", "new_value")
+# One per events table (one per compiled desk), so that each is compiled once per dialect.
+_inserts: weakref.WeakKeyDictionary[sa.Table, DriverInsert] = weakref.WeakKeyDictionary()
 
 
 def json_value(value: Any) -> Any:
@@ -24,10 +30,10 @@ def json_value(value: Any) -> Any:
 
 def record(connection: sa.Connection, events: sa.Table, ticket_id: int, actor: Actor, channel: str, action: str,
            changes: dict[str, tuple[Any, Any]], at: dt.datetime) -> None:
-    rows = [{"ticket_id": ticket_id, "at": at, "actor": actor.label, "channel": channel, "action": action,
-             "field": name, "old_value": json_value(old), "new_value": json_value(new)}
-            for name, (old, new) in changes.items()]
-    if not rows:
-        rows = [{"ticket_id": ticket_id, "at": at, "actor": actor.label, "channel": channel, "action": action,
-                 "field": None, "old_value": None, "new_value": None}]
-    connection.execute(sa.insert(events), rows)
+    insert = _inserts.get(events)
+    if insert is None:
+        insert = _inserts.setdefault(events, DriverInsert(events, _COLUMNS))
+    rows = [{"field": name, "old_value": json_value(old), "new_value": json_value(new)}
+            for name, (old, new) in changes.items()] or [{"field": None, "old_value": None, "new_value": None}]
+    insert.execute(connection, {"ticket_id": ticket_id, "at": at, "actor": actor.label, "channel": channel,
+                                "action": action}, rows)
