@@ -1,0 +1,362 @@
+"""The ``local`` provider's text classifier: TF-IDF word and character n-grams, a linear SVM, calibrated softmax.
+
+Features are word uni- and bigrams plus character n-grams taken inside word boundaries (``char_wb``, 2 to 5
+characters), each block with sublinear term frequency, smoothed idf and its own L2 norm. Character n-grams carry
+the misspellings and inflections that customer text is full of ("recieved", "topping up" / "top-up").
+
+A one-vs-rest linear SVM (scikit-learn's ``LinearSVC``) scores every label. SVM margins are not probabilities,
+so the confidence is ``softmax(scores / T)`` with one temperature ``T`` fitted by minimising the log-loss of
+out-of-fold scores: the model is trained ``calibration_folds`` times on part of the data and scored on the rest,
+so the temperature is learnt from texts the model did not see, as it will meet real tickets. One scalar keeps the
+ranking of labels untouched (accuracy is the SVM's) and cannot overfit the way per-class isotonic maps do on
+77 classes with a few dozen examples each.
+
+Only training needs scikit-learn and scipy; a saved model is numpy arrays and a JSON header in one ``.npz``
+file, read with ``allow_pickle=False``, and scoring needs numpy alone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FORMAT = "tessera-local-classifier/1"
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+_SPACE = re.compile(r"\s+")
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    confidence: float
+
+
+def _word_grams(text: str, lo: int, hi: int) -> list[str]:
+    words = _WORD.findall(text)
+    grams: list[str] = []
+    for n in range(lo, hi + 1):
+        grams.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    return grams
+
+
+def _char_grams(text: str, lo: int, hi: int) -> list[str]:
+    grams: list[str] = []
+    for word in _SPACE.split(text):
+        if not word:
+            continue
+        padded = f" {word} "
+        size = len(padded)
+        for n in range(lo, hi + 1):
+            if n > size:
+                break
+            grams.extend(padded[i : i + n] for i in range(size - n + 1))
+            if n == size:
+                # A short word padded whole is a single gram; longer n would only repeat it.
+                break
+    return grams
+
+
+class _Block:
+    """One TF-IDF block: an analyser, its vocabulary and idf weights."""
+
+    def __init__(self, kind: str, lo: int, hi: int, terms: Sequence[str] = (), idf: FloatArray | None = None) -> None:
+        if kind not in ("word", "char"):
+            raise ValueError(f"unknown analyser {kind!r}")
+        self.kind, self.lo, self.hi = kind, lo, hi
+        self.terms = list(terms)
+        self.index = {term: i for i, term in enumerate(self.terms)}
+        self.idf: FloatArray = np.zeros(0) if idf is None else idf
+
+    def grams(self, text: str) -> list[str]:
+        lowered = text.lower()
+        if self.kind == "word":
+            return _word_grams(lowered, self.lo, self.hi)
+        return _char_grams(lowered, self.lo, self.hi)
+
+    def fit(self, texts: Sequence[str], min_df: int) -> None:
+        df: Counter[str] = Counter()
+        for text in texts:
+            df.update(set(self.grams(text)))
+        # Sorted terms make the feature order, and so the model, independent of hash seeds.
+        self.terms = sorted(term for term, count in df.items() if count >= min_df)
+        self.index = {term: i for i, term in enumerate(self.terms)}
+        counts = np.array([df[term] for term in self.terms], dtype=np.float64)
+        self.idf = np.log((1.0 + len(texts)) / (1.0 + counts)) + 1.0
+
+    def vector(self, text: str) -> tuple[list[int], list[float]]:
+        counts: Counter[int] = Counter()
+        index = self.index
+        for gram in self.grams(text):
+            column = index.get(gram)
+            if column is not None:
+                counts[column] += 1
+        columns = sorted(counts)
+        values = [(1.0 + math.log(counts[c])) * float(self.idf[c]) for c in columns]
+        norm = math.sqrt(sum(v * v for v in values))
+        if norm > 0.0:
+            values = [v / norm for v in values]
+        return columns, values
+
+
+class TextClassifier:
+    """fit(texts, labels), then predict / predict_proba; save() and load() round-trip exactly."""
+
+    def __init__(
+        self,
+        *,
+        word_ngrams: tuple[int, int] | None = (1, 2),
+        char_ngrams: tuple[int, int] | None = (2, 5),
+        c: float = 0.5,
+        min_df: int = 2,
+        calibration_folds: int = 3,
+        seed: int = 0,
+    ) -> None:
+        if word_ngrams is None and char_ngrams is None:
+            raise ValueError("need word or character n-grams")
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
+        self.c = c
+        self.min_df = min_df
+        self.calibration_folds = calibration_folds
+        self.seed = seed
+        self.labels: tuple[str, ...] = ()
+        self.temperature = 1.0
+        self.blocks: list[_Block] = []
+        self.weights: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
+        self.bias: FloatArray = np.zeros(0)
+
+    # -- features ---------------------------------------------------------------------------------------------
+
+    def _new_blocks(self) -> list[_Block]:
+        blocks = []
+        if self.word_ngrams is not None:
+            blocks.append(_Block("word", *self.word_ngrams))
+        if self.char_ngrams is not None:
+            blocks.append(_Block("char", *self.char_ngrams))
+        return blocks
+
+    @staticmethod
+    def _sparse_row(blocks: Sequence[_Block], text: str) -> tuple[list[int], list[float]]:
+        columns: list[int] = []
+        values: list[float] = []
+        offset = 0
+        for block in blocks:
+            cols, vals = block.vector(text)
+            columns.extend(offset + c for c in cols)
+            values.extend(vals)
+            offset += len(block.terms)
+        return columns, values
+
+    @classmethod
+    def _matrix(cls, blocks: Sequence[_Block], texts: Sequence[str]) -> Any:
+        from scipy.sparse import csr_matrix  # type: ignore[import-untyped,unused-ignore]
+
+        indptr = [0]
+        indices: list[int] = []
+        data: list[float] = []
+        for text in texts:
+            cols, vals = cls._sparse_row(blocks, text)
+            indices.extend(cols)
+            data.extend(vals)
+            indptr.append(len(indices))
+        width = sum(len(block.terms) for block in blocks)
+        return csr_matrix(
+            (np.array(data), np.array(indices, dtype=np.int64), np.array(indptr)), shape=(len(texts), width)
+        )
+
+    # -- training ---------------------------------------------------------------------------------------------
+
+    def _train(
+        self, texts: Sequence[str], targets: npt.NDArray[np.int64]
+    ) -> tuple[list[_Block], FloatArray, FloatArray]:
+        from sklearn.svm import LinearSVC  # type: ignore[import-untyped,unused-ignore]
+
+        blocks = self._new_blocks()
+        for block in blocks:
+            block.fit(texts, self.min_df)
+        svm = LinearSVC(C=self.c, random_state=self.seed, max_iter=5000)
+        svm.fit(self._matrix(blocks, texts), targets)
+        coef = np.asarray(svm.coef_, dtype=np.float64)
+        intercept = np.asarray(svm.intercept_, dtype=np.float64)
+        if coef.shape[0] == 1:
+            # Two labels give one binary hyperplane; spread it as ±half so softmax sees one score per label.
+            coef = np.vstack([-coef / 2, coef / 2])
+            intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+        return blocks, coef.T.copy(), intercept
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> TextClassifier:
+        if len(texts) != len(labels):
+            raise ValueError("texts and labels differ in length")
+        self.labels = tuple(sorted(set(labels)))
+        if len(self.labels) < 2:
+            raise ValueError("need at least two labels")
+        position = {label: i for i, label in enumerate(self.labels)}
+        targets = np.array([position[label] for label in labels], dtype=np.int64)
+        self.temperature = self._fit_temperature(texts, targets)
+        blocks, weights, bias = self._train(texts, targets)
+        self.blocks, self.weights, self.bias = blocks, weights.astype(np.float32), bias
+        return self
+
+    def _fit_temperature(self, texts: Sequence[str], targets: npt.NDArray[np.int64]) -> float:
+        from runtime.ai.evaluate import stratified_folds
+
+        smallest = int(np.bincount(targets).min())
+        folds = min(self.calibration_folds, smallest)
+        if folds < 2:
+            return 1.0
+        scores = np.zeros((len(texts), len(self.labels)))
+        covered = np.zeros(len(texts), dtype=bool)
+        for train, test in stratified_folds(targets.tolist(), folds, self.seed):
+            part = targets[train]
+            if len(set(part.tolist())) < len(self.labels):
+                continue
+            blocks, weights, bias = self._train([texts[i] for i in train], part)
+            for i in test:
+                scores[i] = self._scores_one(blocks, weights, bias, texts[i])
+            covered[test] = True
+        if not covered.any():
+            return 1.0
+        return fit_temperature(scores[covered], targets[covered])
+
+    # -- scoring ----------------------------------------------------------------------------------------------
+
+    @classmethod
+    def _scores_one(
+        cls, blocks: Sequence[_Block], weights: npt.NDArray[Any], bias: FloatArray, text: str
+    ) -> FloatArray:
+        cols, vals = cls._sparse_row(blocks, text)
+        if not cols:
+            return bias.copy()
+        result: FloatArray = np.asarray(vals, dtype=np.float64) @ weights[cols] + bias
+        return result
+
+    def decision_scores(self, texts: Sequence[str]) -> FloatArray:
+        self._require_fitted()
+        out = np.empty((len(texts), len(self.labels)))
+        for row, text in enumerate(texts):
+            out[row] = self._scores_one(self.blocks, self.weights, self.bias, text)
+        return out
+
+    def predict_proba(self, texts: Sequence[str]) -> FloatArray:
+        """One row per text, one column per label in ``self.labels`` order, each row summing to 1."""
+        return softmax(self.decision_scores(texts) / self.temperature)
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        proba = self.predict_proba(texts)
+        best = proba.argmax(axis=1)
+        return [Prediction(self.labels[k], float(proba[row, k])) for row, k in enumerate(best)]
+
+    def _require_fitted(self) -> None:
+        if not self.labels:
+            raise RuntimeError("the classifier is not trained: call fit() or load()")
+
+    # -- persistence ------------------------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        self._require_fitted()
+        header = {
+            "format": FORMAT,
+            "labels": list(self.labels),
+            "temperature": self.temperature,
+            "word_ngrams": self.word_ngrams,
+            "char_ngrams": self.char_ngrams,
+            "c": self.c,
+            "min_df": self.min_df,
+            "calibration_folds": self.calibration_folds,
+            "seed": self.seed,
+            "blocks": [{"kind": b.kind, "lo": b.lo, "hi": b.hi} for b in self.blocks],
+        }
+        arrays: dict[str, npt.NDArray[Any]] = {
+            "header": np.array(json.dumps(header)),
+            "weights": self.weights,
+            "bias": self.bias,
+        }
+        for i, block in enumerate(self.blocks):
+            arrays[f"terms_{i}"] = np.array(block.terms, dtype=np.str_)
+            arrays[f"idf_{i}"] = block.idf
+        # A file object keeps numpy from appending ".npz" to a path that lacks it.
+        with open(path, "wb") as handle:
+            np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, path: str | Path) -> TextClassifier:
+        with np.load(path, allow_pickle=False) as archive:
+            header = json.loads(str(archive["header"]))
+            if header.get("format") != FORMAT:
+                raise ValueError(f"{path}: not a {FORMAT} model")
+            model = cls(
+                word_ngrams=_pair(header["word_ngrams"]),
+                char_ngrams=_pair(header["char_ngrams"]),
+                c=float(header["c"]),
+                min_df=int(header["min_df"]),
+                calibration_folds=int(header["calibration_folds"]),
+                seed=int(header["seed"]),
+            )
+            model.labels = tuple(str(label) for label in header["labels"])
+            model.temperature = float(header["temperature"])
+            model.blocks = [
+                _Block(
+                    spec["kind"], int(spec["lo"]), int(spec["hi"]), archive[f"terms_{i}"].tolist(), archive[f"idf_{i}"]
+                )
+                for i, spec in enumerate(header["blocks"])
+            ]
+            model.weights = archive["weights"].astype(np.float32)
+            model.bias = archive["bias"].astype(np.float64)
+        width = sum(len(block.terms) for block in model.blocks)
+        if model.weights.shape != (width, len(model.labels)) or model.bias.shape != (len(model.labels),):
+            raise ValueError(f"{path}: weights do not match the vocabulary and labels")
+        return model
+
+
+def _pair(value: Iterable[int] | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    lo, hi = value
+    return int(lo), int(hi)
+
+
+def softmax(scores: FloatArray) -> FloatArray:
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    result: FloatArray = exp / exp.sum(axis=1, keepdims=True)
+    return result
+
+
+def _log_loss(scores: FloatArray, targets: npt.NDArray[np.int64], temperature: float) -> float:
+    scaled = scores / temperature
+    shifted = scaled - scaled.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(shifted).sum(axis=1))
+    picked = shifted[np.arange(len(targets)), targets]
+    return float(np.mean(log_norm - picked))
+
+
+def fit_temperature(scores: FloatArray, targets: npt.NDArray[np.int64]) -> float:
+    """The T minimising the log-loss of softmax(scores / T): golden-section search over log T."""
+    # The log-loss is unimodal in log T for a fixed ranking, so a bracketing search needs no gradient.
+    lo, hi = math.log(1e-3), math.log(1e2)
+    ratio = (math.sqrt(5.0) - 1.0) / 2.0
+    a = hi - ratio * (hi - lo)
+    b = lo + ratio * (hi - lo)
+    fa = _log_loss(scores, targets, math.exp(a))
+    fb = _log_loss(scores, targets, math.exp(b))
+    for _ in range(60):
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - ratio * (hi - lo)
+            fa = _log_loss(scores, targets, math.exp(a))
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = _log_loss(scores, targets, math.exp(b))
+    return math.exp((lo + hi) / 2.0)
