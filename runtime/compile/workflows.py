@@ -27,6 +27,7 @@ class CompiledTransition:
     label: ir.Labels
     after: int | None = None
     unless: tuple[str, ...] = ()
+    on: tuple[str, ...] = ()
 
     def blockers(self, ticket: dict[str, Any], roles: frozenset[str]) -> list[str]:
         """Why this transition may not run now for someone with ``roles``; empty when it may."""
@@ -68,6 +69,10 @@ class CompiledWorkflow:
         return [t for t in self.transitions.values()
                 if (state in t.sources) and not t.blockers(ticket, roles)]
 
+    def on_event(self, event: str, state: str) -> CompiledTransition | None:
+        """The transition ``event`` runs from ``state`` (the checks allow at most one per state)."""
+        return next((t for t in self.transitions.values() if event in t.on and state in t.sources), None)
+
     def move(self, state: str, transition: str) -> str:
         """The state after ``transition`` from ``state``; raises ValueError when the workflow has no such move."""
         if not self.machine.get_transitions(transition, state):
@@ -90,7 +95,7 @@ def compile_workflow(workflow: ir.Workflow) -> CompiledWorkflow:
         sources = frozenset(states if "*" in t.sources else t.sources)
         compiled[t.name] = CompiledTransition(
             name=t.name, sources=sources, target=t.target, roles=frozenset(t.roles), requires=t.requires,
-            conditions=t.when, updates=t.updates, label=t.label, after=t.after, unless=t.unless,
+            conditions=t.when, updates=t.updates, label=t.label, after=t.after, unless=t.unless, on=t.on,
         )
         machine_transitions.append({"trigger": t.name, "source": sorted(sources), "dest": t.target})
     machine = Machine(model=None, states=states, transitions=machine_transitions, initial=workflow.initial,

@@ -95,6 +95,7 @@ class Transition:
     src: Src
     after: int | None = None  # seconds: a timed transition the worker runs
     unless: tuple[str, ...] = ()
+    on: tuple[str, ...] = ()  # events that run it as the system (requester_reply)
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ class Normalizer:
             roles=tuple(t.roles), requires=tuple(t.requires), when=tuple(t.when.items()),
             updates=tuple(t.set.items()), src=src,
             after=None if t.after is None else parse_duration(t.after), unless=tuple(t.unless),
+            on=tuple(t.on),
         )
 
     def ticket_type(self, t: spec.TicketTypeSpec, src: ir.Src) -> tuple[ir.TicketType, ir.Workflow | None]:

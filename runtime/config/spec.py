@@ -107,6 +107,9 @@ class TransitionSpec(Strict):
                                    "entered a source state (calendar time)")
     unless: list[Literal["requester_reply"]] = Field(
         default_factory=list, description="conditions that cancel a timed transition")
+    on: list[Literal["requester_reply"]] = Field(
+        default_factory=list, description="events on which the system runs this transition: requester_reply, "
+        "the requester's public reply (by mail, portal or API) while the ticket is in a source state")
 
 
 class WorkflowSpec(Strict):

@@ -293,6 +293,8 @@ class TicketService:
         audit.record(connection, self.events, ticket_id, actor, channel, "public_reply" if public else "note",
                      {}, now)
         self._sla.commented(connection, current, public=public, by_agent=actor.kind == "agent", at=now)
+        if public and actor.kind == "contact":
+            current = self._on_requester_reply(connection, current, channel)
         if public and actor.kind == "agent" and current["first_response_at"] is None:
             connection.execute(sa.update(self.tickets).where(self.tickets.c.id == ticket_id)
                                .values(first_response_at=now, version=self.tickets.c.version + 1,
@@ -300,6 +302,16 @@ class TicketService:
             audit.record(connection, self.events, ticket_id, actor, channel, "first_response",
                          {"first_response_at": (None, now)}, now)
         return {"id": comment_id, **row}
+
+    def _on_requester_reply(self, connection: sa.Connection, current: dict[str, Any], channel: str
+                            ) -> dict[str, Any]:
+        """Run the transition the workflow declares ``on: [requester_reply]`` from the ticket's state (a reply to a
+        resolved ticket reopens it, one to a ticket waiting for the requester resumes it), as the system."""
+        transition = self.compiled.workflow_for(current["type"]).on_event("requester_reply", current["status"])
+        if transition is None or transition.blockers(current, SYSTEM.roles):
+            return current
+        return self.transition_in(connection, SYSTEM, int(current["id"]), transition.name, int(current["version"]),
+                                  None, channel)
 
     def list_comments(self, actor: Actor, ticket_id: int) -> list[dict[str, Any]]:
         with self.engine.connect() as connection:

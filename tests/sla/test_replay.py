@@ -63,9 +63,7 @@ def played(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -
     at(16, 11, 30)
     move(worked, "wait")
     at(16, 14)
-    service.comment(maria, worked, "Any news?")
-    at(16, 14, 30)
-    move(worked, "resume")
+    service.comment(maria, worked, "Any news?")  # resumes it: the workflow's resume runs on a requester's reply
     at(16, 15)
     service.comment(alex, worked, "Please update to 5.2.")
     at(16, 16)

@@ -46,7 +46,8 @@ def test_a_requester_reply_cancels_the_automatic_close(desk: SeededDesk) -> None
     desk.service.comment(desk.contact(email), ticket_id, "It is still broken")
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=4)
     assert run_timed_transitions(desk.compiled, desk.engine, later) == 1  # only the demo's CC-000001
-    assert desk.service.get(desk.agent("alex"), ticket_id)["status"] == "resolved"
+    # Not closed: the reply reopened it (the workflow's reopen runs on: [requester_reply]).
+    assert desk.service.get(desk.agent("alex"), ticket_id)["status"] == "in_progress"
 
 
 def test_agents_cannot_run_the_system_transition_by_hand(desk: SeededDesk) -> None:

@@ -46,6 +46,7 @@ def _structure(workflow: ir.Workflow, roles: list[str]) -> Iterator[Problem]:
             if role not in roles:
                 yield Problem(transition.src.at("roles", index), "unknown role", expected=one_of(roles),
                               found=f"'{role}'", hint=did_you_mean(role, roles) or "declare roles in tessera.yaml")
+    yield from _event_problems(workflow, states)
     if workflow.initial in states:
         reachable = _reachable(workflow)
         for state in workflow.states:
@@ -73,6 +74,20 @@ def _field_references(workflow: ir.Workflow, users: list[ir.TicketType], desk: i
                                   expected=f"a field of ticket type '{ticket_type.name}'", found=f"'{name}'",
                                   hint=did_you_mean(name, known) or f"declare '{name}' in {ticket_type.src.file}",
                                   at_key=key != "requires")
+
+
+def _event_problems(workflow: ir.Workflow, states: list[str]) -> Iterator[Problem]:
+    """One transition per event and state: a reply must lead to one place."""
+    taken: dict[tuple[str, str], str] = {}
+    for transition in workflow.transitions:
+        for event in transition.on:
+            sources = states if "*" in transition.sources else transition.sources
+            for source in sources:
+                other = taken.setdefault((event, source), transition.name)
+                if other != transition.name:
+                    yield Problem(transition.src.at("on"), f"two transitions run on {event} from state '{source}'",
+                                  found=f"'{other}' and '{transition.name}'",
+                                  hint=f"leave '{source}' out of one of them: the event must lead to one state")
 
 
 def check(desk: ir.Desk) -> Iterator[Problem]:
