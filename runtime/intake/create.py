@@ -59,7 +59,9 @@ class Creator:
         self.enricher = Enricher(compiled)
         self.near = NearDuplicates(compiled)
         self.acknowledger = Acknowledger(compiled)
-        attachments = compiled.table("attachments")
+        attachments, contacts = compiled.table("attachments"), compiled.table("contacts")
+        self._unbounce = compiled.memo("intake.unbounce", lambda: sa.update(contacts).where(
+            contacts.c.id == sa.bindparam("contact"), contacts.c.bounced_at.is_not(None)).values(bounced_at=None))
         files = sa.select(attachments.c.sha256).where(attachments.c.ticket_id == sa.bindparam("ticket"))
         self._on_ticket = files.where(attachments.c.comment_id.is_(None))
         self._on_comment = files.where(attachments.c.comment_id == sa.bindparam("comment"))
@@ -100,6 +102,7 @@ class Creator:
                     self.near.flag(connection, ticket_id, match, now)
                 if self.acknowledger.queue(connection, ticket, draft, now):
                     progress["acknowledged"] = True
+                self._delivers(connection, actor, draft.channel)
                 self.store.record(connection, message, RECEIVED if more_to_do else PROCESSED, ticket_id=ticket_id,
                                   metadata=progress)
             if not more_to_do:
@@ -125,6 +128,7 @@ class Creator:
                                                   body_html=sanitize(reply.html) if reply.html else None)
                 comment_id = int(comment["id"])
                 progress = {**progress, "ticket_id": ticket_id, "comment_id": comment_id, "outcome": "comment"}
+                self._delivers(connection, actor, reply.channel)
                 self.store.record(connection, message, RECEIVED if reply.files else PROCESSED,
                                   ticket_id=ticket_id, metadata=progress)
             if not reply.files:
@@ -132,6 +136,11 @@ class Creator:
             message = replace(message, metadata={**message.metadata, **progress}, ticket_id=ticket_id)
         self._finish(message, reply.files, actor, ticket_id, comment_id, reply.channel, resumed=resumed)
         return Made("comment", ticket_id)
+
+    def _delivers(self, connection: sa.Connection, actor: Actor, channel: str) -> None:
+        """Mail from a contact whose address once bounced shows the address works again: mail to it resumes."""
+        if channel == "email" and actor.kind == "contact":
+            connection.execute(self._unbounce, {"contact": actor.id})
 
     def _finish(self, message: IntakeMessage, files: tuple[Attachment, ...], actor: Actor, ticket_id: int,
                 comment_id: int | None, channel: str, *, resumed: bool) -> None:

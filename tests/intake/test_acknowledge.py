@@ -118,6 +118,11 @@ def test_a_bounced_contact_gets_no_ack(desk: MailDesk) -> None:
     assert desk.jobs() == []
     assert comments(desk, ticket_id) == []
     assert count(desk, "intake_acks") == 0
+    # Her writing shows the address works again: the mark goes, and her next mail is acknowledged.
+    with desk.desk.engine.connect() as connection:
+        assert connection.execute(sa.select(contacts.c.bounced_at).where(contacts.c.email == MARIA)).scalar() is None
+    opened(desk, mail(subject="Another thing", body="The scanner too."))
+    assert len(desk.sent()) == 1
 
 
 def test_disabled_acknowledgements_send_nothing(tmp_path: Path) -> None:
