@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the commands import their machinery when run, so that the C
 
 LoadDesk = Callable[[argparse.Namespace], "CompiledDesk"]
 OpenDatabase = Callable[[argparse.Namespace, "CompiledDesk"], "sa.Engine"]
+CHANNELS = ("email", "webhook", "form", "api")
 OUTCOME_ORDER = ("ticket", "comment", "duplicate", "ignored", "quarantined", "done before")
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024  # as mail.listener.max_size_mb's default, for a listener given by flags
 
@@ -37,6 +38,7 @@ def add_intake_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     listing.set_defaults(handler=partial(cmd_list, load_desk=load_desk, open_database=open_database))
     listing.add_argument("--state", metavar="STATE",
                          help="received, processed, duplicate, ignored or quarantined")
+    listing.add_argument("--channel", metavar="CHANNEL", help="email, webhook, form or api")
     listing.add_argument("--limit", type=int, default=50, metavar="N", help="at most N messages (default 50)")
     retry = intake.add_parser("retry", help="process quarantined (or interrupted) messages again")
     retry.set_defaults(handler=partial(cmd_retry, load_desk=load_desk, open_database=open_database))
@@ -92,11 +94,14 @@ def cmd_list(args: argparse.Namespace, load_desk: LoadDesk, open_database: OpenD
 
     if args.state is not None and args.state not in STATES:
         return refuse(f"--state {args.state!r}: give one of {', '.join(STATES)}")
+    if args.channel is not None and args.channel not in CHANNELS:
+        return refuse(f"--channel {args.channel!r}: give one of {', '.join(CHANNELS)}")
     compiled = load_desk(args)
     store = IntakeStore(compiled, open_database(args, compiled))
-    rows = store.listing(args.state, max(1, args.limit))
+    rows = store.listing(args.state, max(1, args.limit), args.channel)
     if not rows:
-        print("no messages" + (f" in state {args.state}" if args.state else ""))
+        where = [f"in state {args.state}" if args.state else "", f"from channel {args.channel}" if args.channel else ""]
+        print(" ".join(["no messages", *filter(None, where)]))
         return 0
     print("id\tstate\tchannel\tsource\treceived\tticket\texternal id\treason")
     for row in rows:

@@ -141,7 +141,8 @@ class IntakeStore:
         with self.engine.connect() as connection:
             return list(connection.execute(query).scalars())
 
-    def listing(self, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    def listing(self, state: str | None = None, limit: int = 100, channel: str | None = None
+                ) -> list[dict[str, Any]]:
         """Rows without their raw bytes, newest first."""
         t = self.table
         query = sa.select(t.c.id, t.c.channel, t.c.source, t.c.external_id, t.c.state, t.c.error, t.c.ticket_id,
@@ -149,6 +150,8 @@ class IntakeStore:
                           ).order_by(t.c.id.desc()).limit(limit)
         if state is not None:
             query = query.where(t.c.state == state)
+        if channel is not None:
+            query = query.where(t.c.channel == channel)
         with self.engine.connect() as connection:
             return [dict(r._mapping) for r in connection.execute(query)]
 

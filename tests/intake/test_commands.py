@@ -79,6 +79,11 @@ def test_list_shows_quarantined_messages_with_their_reason(intake: IntakeDesk, c
     assert row.endswith("\tUnprocessable: no sender address (From, Sender, Reply-To and Return-Path are missing or "
                         "unreadable)")
     assert run(intake, capsys, "intake", "list", "--state", "lost")[0] == 2
+    code, out, _ = run(intake, capsys, "intake", "list", "--state", "quarantined", "--channel", "webhook")
+    assert (code, out) == (0, "no messages in state quarantined from channel webhook\n")
+    code, out, _ = run(intake, capsys, "intake", "list", "--channel", "email")
+    assert len(out.splitlines()) == 3  # the header and both mails
+    assert run(intake, capsys, "intake", "list", "--channel", "fax")[0] == 2
 
 
 def test_retry_processes_quarantined_messages_again(intake: IntakeDesk, capsys: pytest.CaptureFixture[str],
