@@ -11,8 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("sklearn")
-
 from runtime.ai.classifier import TextClassifier, fit_temperature, softmax
 from runtime.ai.evaluate import read_csv, stratified_folds
 
