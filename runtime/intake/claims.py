@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
@@ -28,6 +29,16 @@ except ImportError:  # pragma: no cover - Windows: only the threads of one proce
 # The advisory lock key of message N is KEY_BASE + N: a range of its own, so that other advisory locks (none yet)
 # can use keys below it. Ids stay below 2**48 long after any desk's lifetime.
 KEY_BASE = 0x5445 << 48
+
+
+# Mailboxes are claimed while polled, in a range of ids no message reaches: two workers polling one folder at once
+# would each fetch and store its mail (harmlessly) and then both move or delete it.
+MAILBOX_BASE = 1 << 47
+
+
+def mailbox_key(name: str) -> int:
+    """The claim id of polling mailbox ``name``."""
+    return MAILBOX_BASE + zlib.crc32(name.encode())
 
 
 class Claims(Protocol):

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from runtime.config import ir
+from runtime.intake.claims import claims, mailbox_key
 from runtime.intake.imap_cursors import Cursors
 from runtime.intake.imap_session import SERVER_ERRORS, FolderSession, MissingPassword
 from runtime.intake.pipeline import MailPipeline
@@ -55,6 +56,9 @@ class MailboxPoller:
 
     def due(self) -> bool:
         return self.clock() >= self.next_poll
+
+    def postpone(self) -> None:
+        self.next_poll = self.clock() + self.settings.poll_seconds
 
     def poll(self) -> list[Stored]:
         """Store what arrived since the last poll; the rows of the messages fetched."""
@@ -146,20 +150,30 @@ class ImapPolling:
                      if m.imap is not None and (names is None or m.name in names)]
         self.pollers = [MailboxPoller(pipeline, cursors, m, clock) for m in mailboxes]
         self.clock = clock
+        self.engine = pipeline.engine
 
     def poll_due(self) -> list[Stored]:
-        """Poll every mailbox that is due; one that fails is reported and skipped."""
+        """Poll every mailbox that is due and that no other process is polling; one that fails is reported and
+        skipped."""
         stored: list[Stored] = []
-        for poller in self.pollers:
-            if not poller.due():
-                continue
-            try:
-                stored += poller.poll()
-            except POLL_ERRORS as exc:
-                poller.fail(exc)
-            except Exception:
-                log.exception("mailbox %s: polling failed", poller.name)
-                poller.close()
+        due = [poller for poller in self.pollers if poller.due()]
+        if not due:
+            return stored
+        with claims(self.engine) as held:
+            for poller in due:
+                key = mailbox_key(poller.name)
+                if not held.claim(key):
+                    poller.postpone()  # another worker polls it now; its turn comes round again
+                    continue
+                try:
+                    stored += poller.poll()
+                except POLL_ERRORS as exc:
+                    poller.fail(exc)
+                except Exception:
+                    log.exception("mailbox %s: polling failed", poller.name)
+                    poller.close()
+                finally:
+                    held.release(key)
         return stored
 
     def wait(self, seconds: float) -> None:

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from runtime.intake import imap_poll
+from runtime.intake.claims import mailbox_key
 from runtime.intake.imap_poll import ImapPolling
 from runtime.intake.processing import IntakeProcessor
 from runtime.intake.store import PROCESSED
@@ -28,6 +29,7 @@ from tests.intake.dovecot import (  # noqa: F401 - fixtures, asked for as doveco
 )
 from tests.intake.imap_desk import PASSWORD_ENV, imap_desk, imap_settings
 from tests.intake.mail_fixtures import JONAS, IntakeDesk, mail, message_id_of
+from tests.intake.test_worker_intake import HOLD
 
 SEEN = rb"\Seen"
 
@@ -326,3 +328,25 @@ def test_a_mailbox_with_idle_off_is_not_watched(tmp_path: Path, dovecot: Dovecot
     finally:
         polling.close()
 
+
+
+def test_a_mailbox_another_process_is_polling_is_left_to_it(tmp_path: Path, dovecot: Dovecot,
+                                                             sqlite_url: str) -> None:
+    account = dovecot.account()
+    desk = imap_desk(tmp_path, sqlite_url, {"it": imap_settings(account)})
+    account.append(requests(2))
+    clock = Clock()
+    polling = ImapPolling(desk.pipeline, clock=clock)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, sqlite_url, str(mailbox_key("it"))], cwd=SHIPPED,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == b"held\n"
+        assert polling.poll_due() == []  # another process polls 'it' right now: left to it, nothing fetched
+        holder.communicate(b"")  # that process is done, and its claim goes with it
+        clock.advance()
+        assert len(poll_and_process(polling, desk)) == 2
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        polling.close()
