@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import sqlalchemy as sa
@@ -9,6 +10,8 @@ import sqlalchemy as sa
 from runtime.compile.desk import CompiledDesk
 from runtime.config import ir
 from runtime.errors import TesseraError
+
+log = logging.getLogger("tessera.intake")
 
 
 class NoMailboxes(TesseraError):
@@ -63,4 +66,9 @@ class Mailboxes:
         if mailbox.team is None:
             return None
         found: Any = connection.execute(self._team, {"name": mailbox.team}).scalar()
-        return int(found) if found is not None else None
+        if found is None:
+            # Teams are data, not config, so validation cannot catch this: say it where an operator looks.
+            log.warning("mailbox %s routes to team '%s', which does not exist: its tickets stay unrouted",
+                        mailbox.name, mailbox.team)
+            return None
+        return int(found)

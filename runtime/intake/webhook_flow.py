@@ -8,6 +8,7 @@ a referenced record) sees exactly the delivery that came.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -28,6 +29,8 @@ from runtime.intake.requesters import Requesters
 from runtime.intake.store import IntakeMessage
 from runtime.tickets.actors import SYSTEM, Actor, contact_actor
 from runtime.tickets.errors import Forbidden, TicketNotFound
+
+log = logging.getLogger("tessera.intake")
 
 CHANNEL = "webhook"
 MERGE_HOPS = 5  # a merged ticket may itself have been merged; a cycle must not loop forever
@@ -174,4 +177,8 @@ class WebhookFlow:
             return None
         with self.engine.connect() as connection:
             found: Any = connection.execute(self._team, {"name": hook.team}).scalar()
-        return None if found is None else int(found)
+        if found is None:
+            log.warning("webhook source %s routes to team '%s', which does not exist: its tickets stay unrouted",
+                        hook.name, hook.team)
+            return None
+        return int(found)

@@ -138,3 +138,14 @@ def test_reply_to_a_merged_ticket_goes_to_the_ticket_it_was_merged_into(intake: 
     outcome = intake.deliver(mail(subject="Re: Printer still jams", in_reply_to=message_id_of(duplicate_mail),
                                   body="Any news?"))
     assert (outcome.kind, outcome.ticket_id) == ("comment", original_id)
+
+
+def test_a_mailbox_routing_to_a_team_that_does_not_exist_says_so(intake: IntakeDesk,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    teams = intake.desk.compiled.table("teams")
+    with intake.desk.engine.begin() as connection:
+        connection.execute(sa.delete(teams).where(teams.c.name == "customer_care"))
+    with caplog.at_level("WARNING", logger="tessera.intake"):
+        ticket_id, _, _ = opened(intake, to="care@example.org", subject="Parcel lost")
+    assert intake.ticket(ticket_id)["team_id"] is None
+    assert "mailbox care routes to team 'customer_care', which does not exist" in caplog.text
