@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from runtime.ai.commands import add_assign_commands
 from runtime.errors import ConfigInvalid, DatabaseBehind, GeneratedStale, MigrationRefused
 from runtime.intake.commands import add_intake_commands
 from runtime.sla.commands import add_sla_commands
@@ -364,6 +365,7 @@ def parser() -> argparse.ArgumentParser:
     add_auth_commands(sub)
     add_sla_commands(sub, compiled_desk, current_engine)
     add_intake_commands(sub, compiled_desk, current_engine)
+    add_assign_commands(sub, compiled_desk, current_engine)
     return root
 
 

@@ -303,6 +303,21 @@ class IntakeSettings:
 
 
 @dataclass(frozen=True)
+class Assignment:
+    auto: bool = False
+    strategy: str = "skills_then_load"
+    teams: tuple[tuple[str, str], ...] = ()  # (team name, strategy)
+    category_skills: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    src: Src | None = None
+
+    def strategy_of(self, team: str) -> str:
+        return next((s for name, s in self.teams if name == team), self.strategy)
+
+    def skills_of(self, category: str | None) -> tuple[str, ...]:
+        return next((skills for name, skills in self.category_skills if name == category), ())
+
+
+@dataclass(frozen=True)
 class Project:
     name: str
     languages: tuple[str, ...]
@@ -326,6 +341,7 @@ class Project:
     listener: Listener | None = None
     acknowledge: Acknowledge = field(default_factory=Acknowledge)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
+    assignment: Assignment = field(default_factory=Assignment)
 
     def mailbox(self, name: str) -> Mailbox | None:
         return next((m for m in self.mailboxes if m.name == name), None)

@@ -148,6 +148,10 @@ def project(p: spec.ProjectSpec, src: ir.Src) -> ir.Project:
         if p.mail.listener else None,
         acknowledge=ir.Acknowledge(**p.mail.acknowledge.model_dump()),
         intake=_intake(p.intake, src.at("intake")),
+        assignment=ir.Assignment(
+            auto=p.assignment.auto, strategy=p.assignment.strategy, teams=tuple(p.assignment.teams.items()),
+            category_skills=tuple((c, tuple(s)) for c, s in p.assignment.category_skills.items()),
+            src=src.at("assignment")),
     )
 
 

@@ -26,8 +26,11 @@ PATTERN_MEANING = {
     spec.PREFIX_PATTERN: ("2 to 6 capital letters or digits, starting with a letter", "for example IT or EQ"),
 }
 LITERAL_NOUN = {"kind": "field kind", "category": "status category", "of": "list item kind",
-                "metric": "SLA metric", "default_priority": "priority", "priorities": "priority"}
+                "metric": "SLA metric", "default_priority": "priority", "priorities": "priority",
+                "strategy": "assignment strategy"}
 KEY_NOUN = {"targets": "priority"}
+# Mappings whose keys are the builder's names, so that a value is named after its mapping.
+PARENT_NOUN = {"teams": "assignment strategy"}
 EMPTY_HINT = "the value is empty; inside {…} a comma ends a value, so quote text that contains commas"
 SHAPE_HINT = "a mapping is written as 'key: value' lines; a list as '- item' lines"
 BOUNDS = {"greater_than_equal": ("ge", "at least"), "greater_than": ("gt", "more than"),
@@ -199,7 +202,7 @@ def _translate(doc: RawDoc, model: type[BaseModel], err: Any, located: _Located)
         allowed = [str(a) for a in typing.get_args(_unwrap(located.tp))] if located.tp else []
         # An item of a list is named after the list: priorities[1] → "priority".
         key = next((p for p in reversed(path) if isinstance(p, str)), "")
-        noun = LITERAL_NOUN.get(key, "value")
+        noun = LITERAL_NOUN.get(key) or PARENT_NOUN.get(str(path[-2]) if len(path) > 1 else "", "value")
         if located.at_key:
             noun = KEY_NOUN.get(str(path[-2]), "key") if len(path) > 1 else "key"
         return make(f"{show(value)} is not a valid {noun}", expected=one_of(allowed, limit=20),

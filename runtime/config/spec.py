@@ -407,6 +407,20 @@ class IntakeSettingsSpec(Strict):
     webhooks: dict[str, WebhookSpec] = Field(default_factory=dict)
 
 
+Strategy = Literal["round_robin", "least_loaded", "skills_then_load"]
+
+
+class AssignmentSpec(Strict):
+    """How a team's new and rebalanced tickets find an agent among the team's members."""
+
+    auto: bool = Field(default=False, description="assign a new ticket that has a team and no assignee as it is "
+                       "created")
+    strategy: Strategy = Field(default="skills_then_load", description="the strategy of teams not named in teams")
+    teams: dict[str, Strategy] = Field(default_factory=dict, description="team name → its own strategy")
+    category_skills: dict[str, list[str]] = Field(
+        default_factory=dict, description="category → skills a ticket of it needs, beside its type's ai.skills")
+
+
 class ProjectSpec(Strict):
     """``tessera.yaml``: settings of the whole desk."""
 
@@ -421,6 +435,7 @@ class ProjectSpec(Strict):
     access: AccessSpec = Field(default_factory=AccessSpec)
     mail: MailSpec = Field(default_factory=MailSpec)
     intake: IntakeSettingsSpec = Field(default_factory=IntakeSettingsSpec)
+    assignment: AssignmentSpec = Field(default_factory=AssignmentSpec)
 
 
 # The file kinds a desk is made of, by the name of their JSON Schema.

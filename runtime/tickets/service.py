@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel
 
+from runtime.ai.assignment import assigner_for
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
 from runtime.notify.replies import ReplyMail
@@ -64,6 +65,7 @@ class TicketService:
         self.events = compiled.table("ticket_events")
         self.comments = compiled.table("comments")
         self._sla = clocks_for(compiled)
+        self._assignment = assigner_for(compiled)
         self._reply_mail = ReplyMail(compiled)
         # Built once and executed with parameters: building ``insert(...).values(**row)`` per call costs more
         # than running it.
@@ -144,8 +146,10 @@ class TicketService:
         audit.record(connection, self.events, ticket_id, new.actor, channel, "create", created, now)
         if routed:
             audit.record(connection, self.events, ticket_id, SYSTEM, channel, "update", routed, now)
-        self._sla.ticket_created(connection, {"id": ticket_id, **master, **own}, now)
-        return {"id": ticket_id, **master, **own}
+        ticket = {"id": ticket_id, **master, **own}
+        ticket |= self._assignment.ticket_created(connection, ticket, channel, now)
+        self._sla.ticket_created(connection, ticket, now)
+        return ticket
 
     def _organization(self, connection: sa.Connection, requester_id: int | None) -> int | None:
         if requester_id is None:
