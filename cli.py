@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runtime.ai.commands import add_assign_commands
+from runtime.ai.commands import add_ai_commands, add_assign_commands
 from runtime.errors import ConfigInvalid, DatabaseBehind, GeneratedStale, MigrationRefused
 from runtime.intake.commands import add_intake_commands
 from runtime.sla.commands import add_sla_commands
@@ -366,6 +366,7 @@ def parser() -> argparse.ArgumentParser:
     add_sla_commands(sub, compiled_desk, current_engine)
     add_intake_commands(sub, compiled_desk, current_engine)
     add_assign_commands(sub, compiled_desk, current_engine)
+    add_ai_commands(sub)
     return root
 
 

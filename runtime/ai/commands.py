@@ -1,5 +1,6 @@
 """``cli.py assign rebalance``: move a team's unassigned and overflowing open tickets to agents by its strategy,
-printing each decision with its explanation. Bad input is refused with one line on stderr and exit code 2."""
+printing each decision with its explanation; ``cli.py ai eval|train``: the offline classifier on a CSV. Bad input
+is refused with one line on stderr and exit code 2."""
 
 from __future__ import annotations
 
@@ -65,4 +66,84 @@ def cmd_rebalance(args: argparse.Namespace, load_desk: LoadDesk, open_database: 
               f"{decision.explanation}")
     moved = sum(m.moved for m in moves)
     print(f"{'would move' if args.dry_run else 'moved'} {moved} of {len(moves)}")
+    return 0
+
+
+def add_ai_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``ai eval`` and ``ai train`` on a CSV of texts and labels; they need no desk or database."""
+    text = "the offline classifier: evaluate it on labelled texts, or train a model file from them"
+    ai = sub.add_parser("ai", help=text, description=text).add_subparsers(dest="action", required=True)
+    evaluate = ai.add_parser("eval", help="stratified k-fold cross-validation: accuracy, macro-F1, coverage above "
+                             "a confidence threshold, latency, and a report per class")
+    evaluate.set_defaults(handler=cmd_eval)
+    train = ai.add_parser("train", help="train on every row and write the model file")
+    train.set_defaults(handler=cmd_train)
+    for command in (evaluate, train):
+        command.add_argument("--data", required=True, metavar="CSV", help="a CSV file with a header row")
+        command.add_argument("--text-col", default="text", metavar="NAME", help="the text column (default text)")
+        command.add_argument("--label-col", required=True, metavar="NAME", help="the label column")
+        command.add_argument("--seed", type=int, default=0, help="fixes folds and training (default 0)")
+    evaluate.add_argument("--folds", type=int, default=5, metavar="K", help="folds (default 5)")
+    evaluate.add_argument("--threshold", type=float, default=0.5, metavar="P",
+                          help="the confidence below which a prediction would go to a person (default 0.5)")
+    train.add_argument("--out", required=True, metavar="PATH", help="where to write the model (.npz)")
+
+
+def _labelled(args: argparse.Namespace) -> tuple[list[str], list[str]] | str:
+    """The CSV's texts and labels, or why they cannot be used."""
+    from pathlib import Path
+
+    from runtime.ai.evaluate import read_csv
+
+    if not Path(args.data).is_file():
+        return f"--data {args.data}: no such file"
+    try:
+        texts, labels = read_csv(args.data, args.text_col, args.label_col)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return str(exc)
+    if len(set(labels)) < 2:
+        return f"--data {args.data}: at least two labels are needed, found {len(set(labels))}"
+    return texts, labels
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from runtime.ai.classifier import TextClassifier
+    from runtime.ai.evaluate import cross_validate, cv_report
+
+    data = _labelled(args)
+    if isinstance(data, str):
+        print(data, file=sys.stderr)
+        return 2
+    texts, labels = data
+    if args.folds < 2 or not 0 <= args.threshold <= 1:
+        print("--folds must be at least 2 and --threshold between 0 and 1", file=sys.stderr)
+        return 2
+    rarest = min(Counter(labels).values())
+    if rarest < args.folds:
+        print(f"--folds {args.folds}: the rarest label has only {rarest} rows; use fewer folds", file=sys.stderr)
+        return 2
+    result = cross_validate(lambda: TextClassifier(seed=args.seed), texts, labels, k=args.folds, seed=args.seed,
+                            threshold=args.threshold)
+    print(f"{len(texts)} texts, {len(set(labels))} labels, from {args.data}")
+    print(cv_report(result))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import time
+
+    from runtime.ai.classifier import TextClassifier
+
+    data = _labelled(args)
+    if isinstance(data, str):
+        print(data, file=sys.stderr)
+        return 2
+    texts, labels = data
+    started = time.perf_counter()
+    model = TextClassifier(seed=args.seed).fit(texts, labels)
+    model.save(args.out)
+    print(f"trained on {len(texts)} texts, {len(set(labels))} labels in {time.perf_counter() - started:.1f} s: "
+          f"{args.out}")
     return 0
