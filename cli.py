@@ -1,5 +1,5 @@
-"""Tessera's command line: validate, plan, generate, check, migrate, serve, worker, demo, token, agent, sla,
-import, intake."""
+"""Tessera's command line: validate, plan, generate, check, migrate, serve, worker, demo, token, agent, contact,
+sla, import, intake, assign, ai."""
 
 from __future__ import annotations
 
