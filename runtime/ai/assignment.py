@@ -42,7 +42,7 @@ from runtime.compile.desk import CompiledDesk
 from runtime.sla.calendar import BusinessCalendar
 from runtime.sla.timers import clocks_for
 from runtime.tickets import audit
-from runtime.tickets.actors import SYSTEM
+from runtime.tickets.actors import SYSTEM, Actor
 
 STRATEGIES = ("round_robin", "least_loaded", "skills_then_load")
 WORKING = ("open", "paused")  # the status categories that count as an agent's load
@@ -171,6 +171,9 @@ class Assigner:
             .where(d.c.kind == KIND, d.c.applied.is_(True), t.c.team_id == team)
             .order_by(d.c.id.desc()).limit(1))
         self._insert = sa.insert(d)
+        self._overridden = sa.update(d).where(
+            d.c.ticket_id == sa.bindparam("ticket"), d.c.kind == KIND, d.c.applied.is_(True),
+            d.c.overridden_by.is_(None)).values(overridden_by=sa.bindparam("by"))
         self._set_assignee = sa.update(t).where(t.c.id == sa.bindparam("ticket")).values(
             assignee_id=sa.bindparam("agent"))
 
@@ -254,6 +257,13 @@ class Assigner:
         audit.record(connection, self.events, decision.ticket_id, SYSTEM, channel, "update",
                      {"assignee_id": (None, decision.agent_id)}, now)
         return {"assignee_id": decision.agent_id}
+
+
+    def assignee_changed(self, connection: sa.Connection, ticket_id: int, actor: Actor) -> None:
+        """A person moved the ticket to someone else: the automatic assignment it had was overridden, which is
+        what the decision's record must say (the feedback later training and reports read)."""
+        if actor.kind != "system":
+            connection.execute(self._overridden, {"ticket": ticket_id, "by": actor.label})
 
 
 def assigner_for(compiled: CompiledDesk) -> Assigner:

@@ -213,6 +213,8 @@ class TicketService:
             extension = self.compiled.table(f"ticket_{current['type']}")
             connection.execute(sa.update(extension).where(extension.c.ticket_id == current["id"]).values(**own))
         audit.record(connection, self.events, current["id"], actor, channel, action, changed, now)
+        if "assignee_id" in changed:
+            self._assignment.assignee_changed(connection, current["id"], actor)
         after = {**current, **master, **own, "version": version + 1, "updated_at": now}
         self._sla.ticket_changed(connection, current, after, now)
         return redact(after, actor)

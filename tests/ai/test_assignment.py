@@ -169,3 +169,17 @@ def test_auto_assignment_leaves_tickets_without_team_or_with_assignee(desk: Seed
         "teams", "name", "service_desk"), "assignee_id": alex.id})
     assert chosen["assignee_id"] == alex.id
     assert _decisions(desk, chosen["id"]) == []
+
+
+def test_a_person_moving_an_assigned_ticket_marks_the_decision_overridden(desk: SeededDesk) -> None:
+    made = _create(desk, "Dock is dead")
+    [decision] = _decisions(desk, made["id"])
+    assert (decision.applied, decision.overridden_by) == (True, None)
+    ann = desk.agent("ann")  # a member of the service desk, who sees its tickets
+    ben = desk.id_of("agents", "username", "ben")
+    other = ben if made["assignee_id"] != ben else desk.id_of("agents", "username", "cat")
+    desk.service.update(ann, made["id"], {"title": "Dock is dead (USB-C)", "version": made["version"]})
+    assert _decisions(desk, made["id"])[0].overridden_by is None  # another field changed: the decision stands
+    current = desk.service.get(ann, made["id"])
+    desk.service.update(ann, made["id"], {"assignee_id": other, "version": current["version"]})
+    assert _decisions(desk, made["id"])[0].overridden_by == "agent:ann"
