@@ -85,6 +85,5 @@ class FormFlow:
             msg = "an anonymous submission without the submitter's email address"
             raise Unprocessable(msg)
         name = submission.name if isinstance(submission.name, str) else ""
-        contact_id = self.requesters.identify(Address(name.strip(), submission.email.strip()))
-        with self.engine.connect() as connection:
-            return contact_actor(connection, self.compiled, contact_id), submission.email.strip().lower()
+        actor = self.requesters.actor(Address(name.strip(), submission.email.strip()))
+        return actor, submission.email.strip().lower()

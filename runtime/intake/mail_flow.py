@@ -111,6 +111,4 @@ class MailFlow:
 
     def _new_requester(self, mail: ParsedMail) -> Actor:
         assert mail.sender is not None
-        contact_id = self.requesters.identify(mail.sender)
-        with self.engine.connect() as connection:
-            return contact_actor(connection, self.compiled, contact_id)
+        return self.requesters.actor(mail.sender)

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 import sqlalchemy as sa
 
 from runtime.compile.desk import CompiledDesk
 from runtime.config import ir
 from runtime.errors import TesseraError
-
-log = logging.getLogger("tessera.intake")
+from runtime.intake.teams import TeamNames
 
 
 class NoMailboxes(TesseraError):
@@ -28,9 +24,7 @@ class Mailboxes:
         for ticket_type in compiled.definitions.types:
             if ticket_type.email_mailbox and ticket_type.email_subject_hint:
                 self.hinted.setdefault(ticket_type.email_mailbox, []).append(ticket_type)
-        teams = compiled.table("teams")
-        self._team = compiled.memo("intake.team_by_name", lambda: sa.select(teams.c.id).where(
-            teams.c.name == sa.bindparam("name")))
+        self.teams = TeamNames(compiled)
 
     def type_for(self, mailbox: ir.Mailbox, subject: str) -> str:
         """The mailbox's type, unless a type that takes mail from this mailbox names a hint (``[EQ]``) that the
@@ -63,12 +57,5 @@ class Mailboxes:
 
     def team_id(self, connection: sa.Connection, mailbox: ir.Mailbox) -> int | None:
         """The id of the mailbox's team; None when it names none, or one that does not exist (yet)."""
-        if mailbox.team is None:
-            return None
-        found: Any = connection.execute(self._team, {"name": mailbox.team}).scalar()
-        if found is None:
-            # Teams are data, not config, so validation cannot catch this: say it where an operator looks.
-            log.warning("mailbox %s routes to team '%s', which does not exist: its tickets stay unrouted",
-                        mailbox.name, mailbox.team)
-            return None
-        return int(found)
+        return self.teams.team_id(connection, mailbox.team, f"mailbox {mailbox.name}")
+

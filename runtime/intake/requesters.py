@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
 from runtime.intake.mail.headers import Address
+from runtime.tickets.actors import Actor, contact_actor
 
 NAME_MAX = 200
 
@@ -29,6 +30,7 @@ def parent_domains(domain: str) -> list[str]:
 
 class Requesters:
     def __init__(self, compiled: CompiledDesk, engine: sa.Engine) -> None:
+        self.compiled = compiled
         self.engine = engine
         contacts, organizations = compiled.table("contacts"), compiled.table("organizations")
         self.contacts = contacts
@@ -46,6 +48,12 @@ class Requesters:
     def find(self, connection: sa.Connection, address: Address) -> int | None:
         found: Any = connection.execute(self._find, {"emails": sorted({address.email, address.written})}).scalar()
         return None if found is None else int(found)
+
+    def actor(self, address: Address) -> Actor:
+        """``address``'s contact (created if new) as the actor that writes what it sent."""
+        contact_id = self.identify(address)
+        with self.engine.connect() as connection:
+            return contact_actor(connection, self.compiled, contact_id)
 
     def identify(self, address: Address) -> int:
         """The contact id of ``address``, creating the contact (and matching its organization) if new."""

@@ -51,12 +51,12 @@ class Threads:
         """The ticket ``mail`` replies on, from the headers first, then the subject."""
         by_header = self._by_headers(connection, mail.thread_ids)
         if by_header is not None:
-            return Thread(self._surviving(connection, by_header), via="In-Reply-To/References")
+            return Thread(self.surviving(connection, by_header), via="In-Reply-To/References")
         for number in TICKET_REFERENCE.findall(mail.subject):
             ticket = connection.execute(self._by_number, {"number": number}).first()
             if ticket is None:
                 continue
-            ticket_id = self._surviving(connection, ticket.id)
+            ticket_id = self.surviving(connection, ticket.id)
             if contact_id is not None and self._participant(connection, ticket_id, ticket.requester_id,
                                                             contact_id):
                 return Thread(ticket_id, via=f"subject {number}")
@@ -72,7 +72,8 @@ class Threads:
                 found.setdefault(row.message_id, row.ticket_id)
         return next((found[i] for i in ids if i in found), None)
 
-    def _surviving(self, connection: sa.Connection, ticket_id: int) -> int:
+    def surviving(self, connection: sa.Connection, ticket_id: int) -> int:
+        """The ticket ``ticket_id`` was merged into (through any chain of merges), or itself."""
         for _ in range(MERGE_HOPS):
             merged_into: Any = connection.execute(self._merged_into, {"ticket": ticket_id}).scalar()
             if merged_into is None:

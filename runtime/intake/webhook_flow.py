@@ -8,7 +8,6 @@ a referenced record) sees exactly the delivery that came.
 from __future__ import annotations
 
 import json
-import logging
 import re
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -27,13 +26,12 @@ from runtime.intake.mapping import MappingError, Missing, evaluate
 from runtime.intake.outcome import Outcome, Unprocessable
 from runtime.intake.requesters import Requesters
 from runtime.intake.store import IntakeMessage
-from runtime.tickets.actors import SYSTEM, Actor, contact_actor
+from runtime.intake.teams import TeamNames
+from runtime.intake.threads import Threads
+from runtime.tickets.actors import SYSTEM, Actor
 from runtime.tickets.errors import Forbidden, TicketNotFound
 
-log = logging.getLogger("tessera.intake")
-
 CHANNEL = "webhook"
-MERGE_HOPS = 5  # a merged ticket may itself have been merged; a cycle must not loop forever
 _EMAIL = re.compile(EMAIL)
 
 
@@ -98,14 +96,12 @@ class WebhookFlow:
         self.engine = engine
         self.requesters = requesters
         self.creator = creator
-        tickets, teams = compiled.table("tickets"), compiled.table("teams")
+        tickets = compiled.table("tickets")
         self._earlier = compiled.memo("intake.webhook_earlier", lambda: sa.select(tickets.c.id).where(
             tickets.c.source == CHANNEL, tickets.c.source_name == sa.bindparam("source"),
             tickets.c.external_ref == sa.bindparam("ref")).order_by(tickets.c.id.desc()).limit(1))
-        self._merged_into = compiled.memo("intake.webhook_merged_into", lambda: sa.select(
-            tickets.c.duplicate_of_id).where(tickets.c.id == sa.bindparam("ticket")))
-        self._team = compiled.memo("intake.webhook_team", lambda: sa.select(teams.c.id).where(
-            teams.c.name == sa.bindparam("name")))
+        self.threads = Threads(compiled, CHANNEL)  # a merged ticket's follow-ups go where it was merged
+        self.teams = TeamNames(compiled)
 
     def handle(self, message: IntakeMessage) -> Outcome:
         hook = self.compiled.definitions.project.intake.webhook(message.source)
@@ -148,9 +144,7 @@ class WebhookFlow:
         """The requester's contact (created if new); without one the desk itself opens the ticket."""
         if requester is None:
             return SYSTEM
-        contact_id = self.requesters.identify(requester)
-        with self.engine.connect() as connection:
-            return contact_actor(connection, self.compiled, contact_id)
+        return self.requesters.actor(requester)
 
     @staticmethod
     def _reply(mapped: Mapped, actor: Actor) -> Reply:
@@ -163,22 +157,8 @@ class WebhookFlow:
     def _earlier_ticket(self, source: str, external_id: str) -> int | None:
         with self.engine.connect() as connection:
             found: Any = connection.execute(self._earlier, {"source": source, "ref": external_id[:500]}).scalar()
-            for _ in range(MERGE_HOPS):
-                if found is None:
-                    break
-                merged_into = connection.execute(self._merged_into, {"ticket": found}).scalar()
-                if merged_into is None:
-                    break
-                found = merged_into
-        return None if found is None else int(found)
+            return None if found is None else self.threads.surviving(connection, int(found))
 
     def _team_id(self, hook: ir.Webhook) -> int | None:
-        if hook.team is None:
-            return None
         with self.engine.connect() as connection:
-            found: Any = connection.execute(self._team, {"name": hook.team}).scalar()
-        if found is None:
-            log.warning("webhook source %s routes to team '%s', which does not exist: its tickets stay unrouted",
-                        hook.name, hook.team)
-            return None
-        return int(found)
+            return self.teams.team_id(connection, hook.team, f"webhook source {hook.name}")
