@@ -131,8 +131,8 @@ def cmd_retry(args: argparse.Namespace, load_desk: LoadDesk, open_database: Open
     else:
         # Every channel's; but an API request's row stays quarantined while its own request makes the ticket,
         # so --all leaves those to an explicit retry by ID (after the request has surely stopped).
-        in_flight = {row["id"] for row in pipeline.store.listing(QUARANTINED, limit=1_000_000)
-                     if row["channel"] == "api" and row["error"] == IN_FLIGHT}
+        in_flight = {row["id"] for row in pipeline.store.listing(QUARANTINED, limit=1_000_000, channel="api")
+                     if row["error"] == IN_FLIGHT}
         ids = sorted({*pipeline.store.ids(QUARANTINED), *pipeline.store.ids(RECEIVED)} - in_flight)
     outcomes: Counter[str] = Counter()
     with claims(pipeline.engine) as held:

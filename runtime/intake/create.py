@@ -21,6 +21,7 @@ from runtime.intake.draft import Draft, Reply
 from runtime.intake.enrich import Enricher
 from runtime.intake.mail.html_text import sanitize
 from runtime.intake.mail.mime import Attachment
+from runtime.intake.requesters import Requesters
 from runtime.intake.similar import NearDuplicates
 from runtime.intake.store import PROCESSED, RECEIVED, IntakeMessage, IntakeStore
 from runtime.intake.wording import describe_failure
@@ -59,9 +60,8 @@ class Creator:
         self.enricher = Enricher(compiled)
         self.near = NearDuplicates(compiled)
         self.acknowledger = Acknowledger(compiled)
-        attachments, contacts = compiled.table("attachments"), compiled.table("contacts")
-        self._unbounce = compiled.memo("intake.unbounce", lambda: sa.update(contacts).where(
-            contacts.c.id == sa.bindparam("contact"), contacts.c.bounced_at.is_not(None)).values(bounced_at=None))
+        attachments = compiled.table("attachments")
+        self.requesters = Requesters(compiled, engine)
         files = sa.select(attachments.c.sha256).where(attachments.c.ticket_id == sa.bindparam("ticket"))
         self._on_ticket = files.where(attachments.c.comment_id.is_(None))
         self._on_comment = files.where(attachments.c.comment_id == sa.bindparam("comment"))
@@ -139,8 +139,8 @@ class Creator:
 
     def _delivers(self, connection: sa.Connection, actor: Actor, channel: str) -> None:
         """Mail from a contact whose address once bounced shows the address works again: mail to it resumes."""
-        if channel == "email" and actor.kind == "contact":
-            connection.execute(self._unbounce, {"contact": actor.id})
+        if channel == "email" and actor.kind == "contact" and actor.id is not None:
+            self.requesters.delivers(connection, actor.id)
 
     def _finish(self, message: IntakeMessage, files: tuple[Attachment, ...], actor: Actor, ticket_id: int,
                 comment_id: int | None, channel: str, *, resumed: bool) -> None:

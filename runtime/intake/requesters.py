@@ -44,6 +44,8 @@ class Requesters:
             contacts).on_conflict_do_nothing(index_elements=["email"]).returning(contacts.c.id))
         self._bounce = compiled.memo("intake.bounce", lambda: sa.update(contacts).where(
             contacts.c.email.in_(sa.bindparam("emails", expanding=True))))
+        self._unbounce = compiled.memo("intake.unbounce", lambda: sa.update(contacts).where(
+            contacts.c.id == sa.bindparam("contact"), contacts.c.bounced_at.is_not(None)).values(bounced_at=None))
 
     def find(self, connection: sa.Connection, address: Address) -> int | None:
         found: Any = connection.execute(self._find, {"emails": sorted({address.email, address.written})}).scalar()
@@ -75,6 +77,10 @@ class Requesters:
             if created is None:  # someone else created it since we looked
                 created = self.find(connection, address)
         return int(created)
+
+    def delivers(self, connection: sa.Connection, contact_id: int) -> None:
+        """Mail came from this contact's address, so it works again: clear a bounce recorded on it."""
+        connection.execute(self._unbounce, {"contact": contact_id})
 
     def record_bounces(self, emails: Iterable[str]) -> int:
         """Mark contacts whose address a delivery report says failed; returns how many were marked."""
