@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
@@ -50,13 +50,15 @@ App = Callable[[Any, Any, Any], Coroutine[Any, Any, None]]  # an ASGI app, as Li
 class Client:
     """Calls an ASGI app as a server would after parsing a request; collects the status and the body."""
 
-    def __init__(self, app: App, token: str) -> None:
+    def __init__(self, app: App, token: str | None) -> None:
         self.app = app
-        self.headers = [(b"authorization", f"Bearer {token}".encode()), (b"host", b"bench")]
+        self.headers = [(b"host", b"bench"), *([(b"authorization", f"Bearer {token}".encode())] if token else [])]
 
-    async def call(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
-        headers = [*self.headers, *([(b"content-type", b"application/json"),
-                                     (b"content-length", str(len(body)).encode())] if body else [])]
+    async def call(self, method: str, path: str, body: bytes = b"",
+                   extra: Sequence[tuple[bytes, bytes]] = ()) -> tuple[int, bytes]:
+        """``extra``: more headers, lower-case names as ASGI has them."""
+        headers = [*self.headers, *extra, *([(b"content-type", b"application/json"),
+                                             (b"content-length", str(len(body)).encode())] if body else [])]
         scope: Message = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
                           "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
                           "root_path": "", "headers": headers, "client": ("127.0.0.1", 50000),
