@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,6 @@ QUEUED = """    bulk:
 """
 CONCURRENCY = 16
 TARGET = 1000.0
-Message = MutableMapping[str, Any]
 Request = tuple[str, bytes, list[tuple[bytes, bytes]]]
 
 
