@@ -366,7 +366,7 @@ def parser() -> argparse.ArgumentParser:
     add_sla_commands(sub, compiled_desk, current_engine)
     add_intake_commands(sub, compiled_desk, current_engine)
     add_assign_commands(sub, compiled_desk, current_engine)
-    add_ai_commands(sub)
+    add_ai_commands(sub, compiled_desk, current_engine)
     return root
 
 

@@ -69,24 +69,35 @@ def cmd_rebalance(args: argparse.Namespace, load_desk: LoadDesk, open_database: 
     return 0
 
 
-def add_ai_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``ai eval`` and ``ai train`` on a CSV of texts and labels; they need no desk or database."""
-    text = "the offline classifier: evaluate it on labelled texts, or train a model file from them"
+def add_ai_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], load_desk: LoadDesk,
+                    open_database: OpenDatabase) -> None:
+    """``ai eval`` on a CSV of texts and labels; ``ai train``: the desk's triage model from its history (or a CSV),
+    or with ``--label-col`` one classifier from a CSV."""
+    text = "the offline provider: train the desk's triage model, or evaluate and train a classifier on a CSV"
     ai = sub.add_parser("ai", help=text, description=text).add_subparsers(dest="action", required=True)
     evaluate = ai.add_parser("eval", help="stratified k-fold cross-validation: accuracy, macro-F1, coverage above "
                              "a confidence threshold, latency, and a report per class")
     evaluate.set_defaults(handler=cmd_eval)
-    train = ai.add_parser("train", help="train on every row and write the model file")
-    train.set_defaults(handler=cmd_train)
+    train = ai.add_parser("train", help="train the desk's triage model (type, category, priority) from its resolved "
+                          "and reviewed tickets, or from --data; with --label-col, one classifier from --data")
+    train.set_defaults(handler=partial(cmd_train, load_desk=load_desk, open_database=open_database))
+    evaluate.add_argument("--data", required=True, metavar="CSV", help="a CSV file with a header row")
+    evaluate.add_argument("--label-col", required=True, metavar="NAME", help="the label column")
+    train.add_argument("--data", metavar="CSV", help="a CSV file with a header row (default: the desk's own tickets)")
+    train.add_argument("--label-col", metavar="NAME", help="train one classifier on this column, written to --out")
+    for head in ("type", "category", "priority"):
+        train.add_argument(f"--{head}-col", metavar="NAME", help=f"the CSV's {head} column for the triage model")
+    train.add_argument("--limit", type=int, default=50_000, metavar="N",
+                       help="learn from the desk's most recent N tickets (default 50000)")
     for command in (evaluate, train):
-        command.add_argument("--data", required=True, metavar="CSV", help="a CSV file with a header row")
-        command.add_argument("--text-col", default="text", metavar="NAME", help="the text column (default text)")
-        command.add_argument("--label-col", required=True, metavar="NAME", help="the label column")
+        command.add_argument("--text-col", default="text", metavar="NAME",
+                             help="the text column, or two joined by + (title+description); default text")
         command.add_argument("--seed", type=int, default=0, help="fixes folds and training (default 0)")
     evaluate.add_argument("--folds", type=int, default=5, metavar="K", help="folds (default 5)")
     evaluate.add_argument("--threshold", type=float, default=0.5, metavar="P",
                           help="the confidence below which a prediction would go to a person (default 0.5)")
-    train.add_argument("--out", required=True, metavar="PATH", help="where to write the model (.npz)")
+    train.add_argument("--out", metavar="PATH", help="where to write: a .npz file with --label-col, else a folder "
+                       "(default: the desk's ai.model)")
 
 
 def _labelled(args: argparse.Namespace) -> tuple[list[str], list[str]] | str:
@@ -131,7 +142,66 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def cmd_train(args: argparse.Namespace, load_desk: LoadDesk, open_database: OpenDatabase) -> int:
+    if args.label_col is None:
+        return _train_triage(args, load_desk, open_database)
+    if args.out is None:
+        print("--label-col trains one classifier: say where to write it with --out", file=sys.stderr)
+        return 2
+    return _train_one(args)
+
+
+def _train_triage(args: argparse.Namespace, load_desk: LoadDesk, open_database: OpenDatabase) -> int:
+    import time
+    from pathlib import Path
+
+    from runtime.ai.local_model import Example, train
+    from runtime.ai.training import csv_examples, desk_examples
+
+    compiled = load_desk(args)
+    folder = Path(args.out) if args.out else Path(compiled.root) / compiled.definitions.project.ai.model_dir
+    columns = {head: getattr(args, f"{head}_col") for head in ("type", "category", "priority")
+               if getattr(args, f"{head}_col")}
+    examples: list[Example]
+    if args.data:
+        if not columns:
+            print("--data needs at least one of --type-col, --category-col, --priority-col", file=sys.stderr)
+            return 2
+        if not Path(args.data).is_file():
+            print(f"--data {args.data}: no such file", file=sys.stderr)
+            return 2
+        try:
+            examples = csv_examples(Path(args.data), args.text_col, columns)
+        except (ValueError, UnicodeDecodeError) as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        source = f"csv:{args.data}"
+    else:
+        engine = open_database(args, compiled)
+        try:
+            with engine.connect() as connection:
+                examples = desk_examples(connection, compiled, args.limit)
+        finally:
+            engine.dispose()
+        source = "desk"
+    started = time.perf_counter()
+    model, reports = train(examples, source, seed=args.seed)
+    if not model.heads:
+        print(f"nothing to learn from {len(examples)} tickets: each field needs two values with 3+ tickets each "
+              "(resolve or review more tickets first)", file=sys.stderr)
+        return 2
+    model.save(folder)
+    print(f"trained on {len(examples)} tickets from {source} in {time.perf_counter() - started:.1f} s: {folder}")
+    for r in reports:
+        if r.skipped:
+            print(f"  {r.head}: not trained, {r.skipped}")
+        else:
+            rare = f"; too rare to learn: {', '.join(f'{v} ({n})' for v, n in r.left_out)}" if r.left_out else ""
+            print(f"  {r.head}: {r.examples} examples, {len(r.labels)} values{rare}")
+    return 0
+
+
+def _train_one(args: argparse.Namespace) -> int:
     import time
 
     from runtime.ai.classifier import TextClassifier

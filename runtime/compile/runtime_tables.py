@@ -129,7 +129,21 @@ def add_operations(md: sa.MetaData) -> None:
              sa.Column("output", Json(), nullable=False), sa.Column("confidence", sa.Float()),
              sa.Column("explanation", sa.Text()), sa.Column("applied", sa.Boolean(create_constraint=False),
                                                             nullable=False),
-             sa.Column("overridden_by", sa.String(200)), sa.Column("created_at", TS, nullable=False))
+             sa.Column("overridden_by", sa.String(200)), sa.Column("created_at", TS, nullable=False),
+             # What the decision was made from (a hash, so that equal inputs can be recognised without keeping
+             # the text twice), by which model, at what cost.
+             sa.Column("inputs_hash", sa.String(64)), sa.Column("model", sa.String(200)),
+             sa.Column("latency_ms", sa.Float()), sa.Column("tokens", sa.Integer()),
+             # A person's verdict: queued (waiting in the triage queue), accepted, overridden or dismissed.
+             sa.Column("review", sa.String(16)), sa.Column("reviewed_by", sa.String(200)),
+             sa.Column("reviewed_at", TS), sa.Index(None, "review", "kind"))
+    # New tickets waiting for the worker's triage: what the creator gave (triage leaves those fields alone) and
+    # the values at creation (a field a person changes meanwhile is left alone too). Done rows are deleted.
+    sa.Table("triage_jobs", md, sa.Column("ticket_id", Id(), sa.ForeignKey("tickets.id", ondelete="CASCADE"),
+                                          primary_key=True),
+             sa.Column("given", Json(), nullable=False), sa.Column("initial", Json(), nullable=False),
+             sa.Column("run_at", TS, nullable=False), sa.Column("attempts", sa.Integer(), nullable=False),
+             sa.Column("locked_until", TS), sa.Column("last_error", sa.Text()), sa.Index(None, "run_at"))
     sa.Table("api_tokens", md, _id(), _fk("agent_id", "agents", nullable=False, ondelete="CASCADE"),
              sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
              sa.Column("label", sa.String(200), nullable=False), sa.Column("created_at", TS, nullable=False),

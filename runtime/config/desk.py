@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from runtime.config import ir, normalize, spec
 from runtime.config.checks import Problem, run_checks
+from runtime.config.checks import ai as ai_checks
 from runtime.config.errors import ConfigError, render_report
 from runtime.config.loader import RawDoc, load_yaml
 from runtime.config.parse import parse_doc
@@ -114,7 +115,7 @@ def validate(root: Path) -> tuple[ir.Desk | None, list[ConfigError]]:
         return None, collector.errors
     desk = ir.Desk(project, master_fields, categories, tuple(collections), tuple(workflows), tuple(types),
                    tuple(calendars), tuple(policies), label_sources=tuple(norm.labels))
-    errors = [collector.locate(p) for p in run_checks(desk)]
+    errors = [collector.locate(p) for p in (*run_checks(desk), *ai_checks.files(desk, root))]
     return (None, errors) if errors else (desk, [])
 
 

@@ -318,6 +318,32 @@ class Assignment:
 
 
 @dataclass(frozen=True)
+class Llm:
+    base_url: str
+    model: str
+    api_key_env: str | None
+    mode: str
+    timeout_seconds: int
+    max_retries: int
+    prompts: tuple[tuple[str, str], ...] = ()  # (purpose, template path relative to the desk)
+
+    def prompt(self, purpose: str) -> str | None:
+        return next((path for name, path in self.prompts if name == purpose), None)
+
+
+@dataclass(frozen=True)
+class Ai:
+    provider: str = "local"
+    model_dir: str = "var/ai/triage"
+    triage: bool = True
+    apply_at: float = 0.7
+    triage_fields: tuple[str, ...] = ("category", "priority", "language")
+    llm: Llm | None = None
+    reply_template: str | None = None
+    src: Src | None = None
+
+
+@dataclass(frozen=True)
 class Project:
     name: str
     languages: tuple[str, ...]
@@ -342,6 +368,7 @@ class Project:
     acknowledge: Acknowledge = field(default_factory=Acknowledge)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
     assignment: Assignment = field(default_factory=Assignment)
+    ai: Ai = field(default_factory=Ai)
 
     def mailbox(self, name: str) -> Mailbox | None:
         return next((m for m in self.mailboxes if m.name == name), None)

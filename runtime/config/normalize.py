@@ -152,7 +152,18 @@ def project(p: spec.ProjectSpec, src: ir.Src) -> ir.Project:
             auto=p.assignment.auto, strategy=p.assignment.strategy, teams=tuple(p.assignment.teams.items()),
             category_skills=tuple((c, tuple(s)) for c, s in p.assignment.category_skills.items()),
             src=src.at("assignment")),
+        ai=_ai(p.ai, src.at("ai")),
     )
+
+
+def _ai(a: spec.AiSpec, src: ir.Src) -> ir.Ai:
+    llm = a.llm
+    return ir.Ai(
+        provider=a.provider, model_dir=a.model, triage=a.triage.enabled, apply_at=a.triage.apply_at,
+        triage_fields=tuple(a.triage.fields), reply_template=a.reply_template, src=src,
+        llm=ir.Llm(base_url=llm.base_url, model=llm.model, api_key_env=llm.api_key_env, mode=llm.mode,
+                   timeout_seconds=parse_duration(llm.timeout), max_retries=llm.max_retries,
+                   prompts=tuple(llm.prompts.items())) if llm else None)
 
 
 def _imap(m: spec.ImapSpec) -> ir.Imap:

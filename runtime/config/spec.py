@@ -421,6 +421,52 @@ class AssignmentSpec(Strict):
         default_factory=dict, description="category → skills a ticket of it needs, beside its type's ai.skills")
 
 
+class LlmSpec(Strict):
+    """An OpenAI-compatible chat-completions endpoint (OpenAI, Ollama, vLLM, a llama.cpp server)."""
+
+    base_url: str = Field(description="the API's base address, e.g. http://127.0.0.1:11434/v1")
+    model: str = Field(description="the model name the endpoint knows")
+    api_key_env: str | None = Field(default=None, description="the environment variable holding the API key; "
+                                    "absent: none is sent (local servers need none)")
+    mode: Literal["tools", "json"] = Field(default="tools", description="how the answer's JSON schema is asked "
+                                           "for: as a tool call, or as a JSON response format")
+    timeout: Duration = Field(default="20s", description="how long one request may take")
+    max_retries: Annotated[int, Field(ge=0, le=5), WHOLE] = Field(
+        default=2, description="how often an answer that breaks the schema is asked again")
+    prompts: dict[Literal["triage", "reply"], str] = Field(
+        default_factory=dict, description="Jinja2 prompt templates (paths relative to tessera.yaml) replacing the "
+        "built-in ones")
+
+
+TriageField = Literal["category", "priority", "language"]
+
+
+def _all_triage_fields() -> list[TriageField]:
+    return ["category", "priority", "language"]
+
+
+class TriageSpec(Strict):
+    enabled: bool = Field(default=True, description="triage every new ticket (in the worker)")
+    apply_at: float = Field(default=0.7, ge=0, le=1, description="the confidence from which triage sets a "
+                            "ticket's fields; below it the ticket waits in the triage queue for a person")
+    fields: list[TriageField] = Field(
+        default_factory=_all_triage_fields,
+        description="the fields triage may set when nobody (no person, no intake rule) gave them")
+
+
+class AiSpec(Strict):
+    """Triage and reply suggestions: ``local`` works offline with the desk's own model; ``llm`` asks an
+    OpenAI-compatible endpoint and falls back to ``local`` when it fails."""
+
+    provider: Literal["local", "llm"] = "local"
+    model: str = Field(default="var/ai/triage", description="the folder of the local model that cli.py ai train "
+                       "writes (relative to tessera.yaml)")
+    triage: TriageSpec = Field(default_factory=TriageSpec)
+    llm: LlmSpec | None = Field(default=None, description="required when provider is llm")
+    reply_template: str | None = Field(default=None, description="a Jinja2 template (path relative to "
+                                       "tessera.yaml) for the local provider's suggested replies")
+
+
 class ProjectSpec(Strict):
     """``tessera.yaml``: settings of the whole desk."""
 
@@ -436,6 +482,7 @@ class ProjectSpec(Strict):
     mail: MailSpec = Field(default_factory=MailSpec)
     intake: IntakeSettingsSpec = Field(default_factory=IntakeSettingsSpec)
     assignment: AssignmentSpec = Field(default_factory=AssignmentSpec)
+    ai: AiSpec = Field(default_factory=AiSpec)
 
 
 # The file kinds a desk is made of, by the name of their JSON Schema.

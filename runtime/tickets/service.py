@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from runtime.ai.assignment import assigner_for
+from runtime.ai.feedback import feedback_for
+from runtime.ai.triage_jobs import TriageQueue
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
 from runtime.notify.replies import ReplyMail
@@ -35,6 +37,8 @@ class NewTicket:
     number_prefix: str
     values: dict[str, Any]
     organization_id: int | None
+    # The fields the creator (or an intake rule) set, as opposed to defaults: triage leaves these alone.
+    given: frozenset[str] = frozenset()
 
 
 @contextmanager
@@ -66,6 +70,8 @@ class TicketService:
         self.comments = compiled.table("comments")
         self._sla = clocks_for(compiled)
         self._assignment = assigner_for(compiled)
+        self._triage = TriageQueue(compiled)
+        self._feedback = feedback_for(compiled)
         self._reply_mail = ReplyMail(compiled)
         # Built once and executed with parameters: building ``insert(...).values(**row)`` per call costs more
         # than running it.
@@ -96,8 +102,8 @@ class TicketService:
         ticket_type = self.compiled.definitions.ticket_type(self._type(type_name))
         assert ticket_type is not None
         values = validate(self.compiled.create_models[type_name], payload).model_dump()
+        given = payload.model_dump(exclude_unset=True) if isinstance(payload, BaseModel) else payload
         if actor.kind == "contact":
-            given = payload.model_dump(exclude_unset=True) if isinstance(payload, BaseModel) else payload
             if any(name in given for name in ("requester_id", "assignee_id", "team_id")):
                 msg = "requesters cannot choose the requester, assignee or team"
                 raise Forbidden(msg)
@@ -107,7 +113,8 @@ class TicketService:
             raise Forbidden(msg)
         with self.engine.connect() as connection:
             organization_id = check_relations(connection, self.compiled, type_name, values, organization=True)
-        return NewTicket(actor, type_name, ticket_type.number_prefix, values, organization_id)
+        return NewTicket(actor, type_name, ticket_type.number_prefix, values, organization_id,
+                         frozenset(k for k, v in given.items() if v not in (None, "", [])))
 
     def writing(self, *, replayable: bool = False) -> AbstractContextManager[sa.Connection]:
         """A write transaction in which a broken constraint is the caller's invalid ticket, not a server error;
@@ -149,6 +156,7 @@ class TicketService:
         ticket = {"id": ticket_id, **master, **own}
         ticket |= self._assignment.ticket_created(connection, ticket, channel, now)
         self._sla.ticket_created(connection, ticket, now)
+        self._triage.ticket_created(connection, ticket, new.given, now)
         return ticket
 
     def _organization(self, connection: sa.Connection, requester_id: int | None) -> int | None:
@@ -215,6 +223,7 @@ class TicketService:
         audit.record(connection, self.events, current["id"], actor, channel, action, changed, now)
         if "assignee_id" in changed:
             self._assignment.assignee_changed(connection, current["id"], actor)
+        self._feedback.fields_changed(connection, current["id"], changed, actor, now)
         after = {**current, **master, **own, "version": version + 1, "updated_at": now}
         self._sla.ticket_changed(connection, current, after, now)
         return redact(after, actor)

@@ -1,7 +1,7 @@
 """The worker loop: refuse to start on a stale database, then claim and run due jobs until stopped.
 
 Job kinds register a handler in ``HANDLERS``; later stages (SLA sweep, mailbox polling, AI) add theirs. Intake
-(IMAP polling, stored mail turned into tickets) is a duty of every round.
+(IMAP polling, stored mail turned into tickets) and triage of new tickets are duties of every round.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from runtime.ai.triage import Triage, provider_for
+from runtime.ai.triage_jobs import BATCH, TriageWorker
 from runtime.artifacts import migration_paths
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
@@ -22,6 +24,7 @@ from runtime.notify.email import MailNotConfigured, send_email
 from runtime.notify.outbox import EMAIL, WEBHOOK
 from runtime.notify.webhook import post_webhook
 from runtime.sla.sweep import sweep
+from runtime.tickets.service import TicketService
 from runtime.tickets.timed import run_timed_transitions
 from runtime.worker.intake_duty import IntakeDuty
 
@@ -40,6 +43,8 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.jobs = compiled.table("jobs")
         self.intake = IntakeDuty(compiled, engine)
+        self.triage = TriageWorker(compiled, engine, Triage(compiled, provider_for(compiled),
+                                                            TicketService(compiled, engine)))
         self.stopping = False
 
     def _claim(self, connection: sa.Connection, now: dt.datetime) -> sa.Row[Any] | None:
@@ -101,6 +106,8 @@ class Worker:
             self.run_due()
             run_timed_transitions(self.compiled, self.engine)
             backlog = self.intake.run_round()
+            # Triage after intake, so that mail taken in this round is triaged in it too.
+            backlog = self.triage.run_round() == BATCH or backlog
             if once:
                 break
             if not backlog:

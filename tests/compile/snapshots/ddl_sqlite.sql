@@ -270,9 +270,18 @@ CREATE TABLE ai_decisions (
 	applied BOOLEAN NOT NULL, 
 	overridden_by VARCHAR(200), 
 	created_at DATETIME NOT NULL, 
+	inputs_hash VARCHAR(64), 
+	model VARCHAR(200), 
+	latency_ms FLOAT, 
+	tokens INTEGER, 
+	review VARCHAR(16), 
+	reviewed_by VARCHAR(200), 
+	reviewed_at DATETIME, 
 	CONSTRAINT pk_ai_decisions PRIMARY KEY (id), 
 	CONSTRAINT fk_ai_decisions_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE
 );
+
+CREATE INDEX ix_ai_decisions_review_kind ON ai_decisions (review, kind);
 
 CREATE INDEX ix_ai_decisions_ticket_id ON ai_decisions (ticket_id);
 
@@ -471,6 +480,20 @@ CREATE TABLE ticket_links (
 CREATE INDEX ix_ticket_links_other_id ON ticket_links (other_id);
 
 CREATE INDEX ix_ticket_links_ticket_id ON ticket_links (ticket_id);
+
+CREATE TABLE triage_jobs (
+	ticket_id INTEGER NOT NULL, 
+	given JSON NOT NULL, 
+	initial JSON NOT NULL, 
+	run_at DATETIME NOT NULL, 
+	attempts INTEGER NOT NULL, 
+	locked_until DATETIME, 
+	last_error TEXT, 
+	CONSTRAINT pk_triage_jobs PRIMARY KEY (ticket_id), 
+	CONSTRAINT fk_triage_jobs_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_triage_jobs_run_at ON triage_jobs (run_at);
 
 CREATE TABLE sla_events (
 	id INTEGER NOT NULL, 
