@@ -1,0 +1,106 @@
+"""A desk with a history to learn from: resolved IT tickets in four categories and three priorities, written for
+these tests (short, plain requests of the kind a service desk gets every day)."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from runtime.ai.local_model import train
+from runtime.ai.training import desk_examples
+from runtime.ai.triage import Triage, provider_for
+from runtime.ai.triage_jobs import TriageWorker
+from runtime.artifacts import migration_paths
+from runtime.compile.desk import load_compiled
+from runtime.db import migrations
+from runtime.db.engine import make_engine
+from runtime.demo.seed import seed_demo
+from runtime.tickets.service import TicketService
+from tests.desk_fixtures import SHIPPED, copy_shipped_desk
+from tests.tickets.service_fixtures import SeededDesk
+
+HISTORY: dict[str, list[str]] = {
+    "network": ["VPN disconnects every few minutes", "wifi in the meeting room keeps dropping",
+                "cannot reach the file share over the VPN", "network port at my desk is dead",
+                "internet is very slow on the office wifi", "VPN client says the tunnel failed"],
+    "access": ["locked out of my account after the password reset", "need access to the finance folder",
+               "MFA codes are not accepted when I sign in", "cannot sign in to my email account",
+               "my password expired and I cannot change it", "please give me access to the HR system"],
+    "hardware": ["laptop does not boot any more", "monitor flickers all the time", "keyboard keys are stuck",
+                 "printer jams on every page", "docking station shows no display", "laptop battery is swollen"],
+    "software": ["Excel crashes when I open the budget file", "please install Adobe Reader",
+                 "Outlook freezes at startup", "the Teams update fails with an error",
+                 "browser shows a certificate error for the intranet", "Word cannot save documents"],
+}
+OPENERS = ("", "Hello, ", "Hi team, ")
+CLOSERS = ("", " Thanks.", " Can you help?")
+
+
+@dataclass
+class TriageDesk(SeededDesk):
+    root: Path
+
+    def triage_worker(self) -> TriageWorker:
+        return TriageWorker(self.compiled, self.engine, Triage(self.compiled, provider_for(self.compiled),
+                                                               self.service))
+
+    def create(self, title: str, description: str = "", **more: Any) -> dict[str, Any]:
+        return self.service.create(self.agent("alex"), "it_support", {"title": title, "description": description}
+                                   | more)
+
+    def ticket(self, ticket_id: int) -> dict[str, Any]:
+        return self.service.get(self.agent("alex"), ticket_id)
+
+    def decisions(self, ticket_id: int, kind: str = "triage") -> list[Any]:
+        d = self.compiled.table("ai_decisions")
+        with self.engine.connect() as connection:
+            return list(connection.execute(sa.select(d).where(d.c.ticket_id == ticket_id, d.c.kind == kind)
+                                           .order_by(d.c.id)))
+
+    def clear_triage_jobs(self) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(self.compiled.table("triage_jobs")))
+
+    def add_history(self) -> int:
+        """Every history text in three wordings, resolved; P1 when the whole office is affected, P3 when the
+        requester says there is no hurry."""
+        count = 0
+        for category, titles in HISTORY.items():
+            for n, title in enumerate(titles):
+                for k, (opener, closer) in enumerate(zip(OPENERS, CLOSERS, strict=True)):
+                    priority = "P1" if (n + k) % 4 == 0 else "P3" if (n + k) % 4 == 1 else "P2"
+                    words = {"P1": " The whole office is affected.", "P3": " No hurry, whenever you have time.",
+                             "P2": ""}[priority]
+                    ticket = self.create(f"{opener}{title}", f"{title}.{words}{closer}", category=category,
+                                         priority=priority)
+                    count += 1
+                    with self.engine.begin() as connection:
+                        t = self.compiled.table("tickets")
+                        connection.execute(sa.update(t).where(t.c.id == ticket["id"]).values(
+                            status="resolved", status_category="resolved"))
+        self.clear_triage_jobs()
+        return count
+
+    def train(self) -> None:
+        with self.engine.connect() as connection:
+            examples = desk_examples(connection, self.compiled)
+        model, _ = train(examples, "desk")
+        model.save(self.root / self.compiled.definitions.project.ai.model_dir)
+
+
+def triage_desk(tmp: Path, database_url: str, settings: str = "") -> TriageDesk:
+    root = copy_shipped_desk(tmp / "desk")
+    if settings:
+        (root / "tessera.yaml").write_text((root / "tessera.yaml").read_text() + settings)
+    shutil.copytree(SHIPPED / "generated", root / "generated")
+    compiled = load_compiled(root)
+    engine = make_engine(database_url, root)
+    migrations.upgrade(migration_paths(compiled), engine)
+    seed_demo(compiled, engine)
+    desk = TriageDesk(compiled, engine, TicketService(compiled, engine), root)
+    desk.clear_triage_jobs()
+    return desk
