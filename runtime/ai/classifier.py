@@ -121,15 +121,27 @@ class TextClassifier:
         min_df: int = 2,
         calibration_folds: int = 3,
         seed: int = 0,
+        embeddings: str | None = None,
+        embedding_layers: tuple[int, ...] = (6,),
+        embedding_weight: float = 2.0,
     ) -> None:
         if word_ngrams is None and char_ngrams is None:
             raise ValueError("need word or character n-grams")
+        if embeddings is not None:
+            from runtime.ai.embeddings import MODELS
+
+            if embeddings not in MODELS:
+                raise ValueError(f"unknown embedding model {embeddings!r} (known: {', '.join(sorted(MODELS))})")
         self.word_ngrams = word_ngrams
         self.char_ngrams = char_ngrams
         self.c = c
         self.min_df = min_df
         self.calibration_folds = calibration_folds
         self.seed = seed
+        self.embeddings = embeddings
+        self.embedding_layers = tuple(embedding_layers)
+        self.embedding_weight = embedding_weight
+        self._encoder: Any = None
         self.labels: tuple[str, ...] = ()
         self.temperature = 1.0
         self.blocks: list[_Block] = []
@@ -159,8 +171,8 @@ class TextClassifier:
         return columns, values
 
     @classmethod
-    def _matrix(cls, blocks: Sequence[_Block], texts: Sequence[str]) -> Any:
-        from scipy.sparse import csr_matrix  # type: ignore[import-untyped,unused-ignore]
+    def _matrix(cls, blocks: Sequence[_Block], texts: Sequence[str], dense: FloatArray | None = None) -> Any:
+        from scipy.sparse import csr_matrix, hstack  # type: ignore[import-untyped,unused-ignore]
 
         indptr = [0]
         indices: list[int] = []
@@ -171,14 +183,28 @@ class TextClassifier:
             data.extend(vals)
             indptr.append(len(indices))
         width = sum(len(block.terms) for block in blocks)
-        return csr_matrix(
+        sparse = csr_matrix(
             (np.array(data), np.array(indices, dtype=np.int64), np.array(indptr)), shape=(len(texts), width)
         )
+        if dense is None:
+            return sparse
+        return hstack([sparse, csr_matrix(dense)], format="csr")
+
+    def _dense(self, texts: Sequence[str]) -> FloatArray | None:
+        """The weighted sentence embeddings of the texts, or None when the model has none."""
+        if self.embeddings is None:
+            return None
+        if self._encoder is None:
+            from runtime.ai.embeddings import SentenceEncoder
+
+            self._encoder = SentenceEncoder(self.embeddings, layers=self.embedding_layers)
+        vectors: FloatArray = self._encoder.encode(texts).astype(np.float64) * self.embedding_weight
+        return vectors
 
     # -- training ---------------------------------------------------------------------------------------------
 
     def _train(
-        self, texts: Sequence[str], targets: npt.NDArray[np.int64]
+        self, texts: Sequence[str], targets: npt.NDArray[np.int64], dense: FloatArray | None
     ) -> tuple[list[_Block], FloatArray, FloatArray]:
         from sklearn.svm import LinearSVC  # type: ignore[import-untyped,unused-ignore]
 
@@ -186,7 +212,7 @@ class TextClassifier:
         for block in blocks:
             block.fit(texts, self.min_df)
         svm = LinearSVC(C=self.c, random_state=self.seed, max_iter=5000)
-        svm.fit(self._matrix(blocks, texts), targets)
+        svm.fit(self._matrix(blocks, texts, dense), targets)
         coef = np.asarray(svm.coef_, dtype=np.float64)
         intercept = np.asarray(svm.intercept_, dtype=np.float64)
         if coef.shape[0] == 1:
@@ -203,12 +229,14 @@ class TextClassifier:
             raise ValueError("need at least two labels")
         position = {label: i for i, label in enumerate(self.labels)}
         targets = np.array([position[label] for label in labels], dtype=np.int64)
-        self.temperature = self._fit_temperature(texts, targets)
-        blocks, weights, bias = self._train(texts, targets)
+        # A text's embedding does not depend on the other texts: one pass serves calibration and the final fit.
+        dense = self._dense(texts)
+        self.temperature = self._fit_temperature(texts, targets, dense)
+        blocks, weights, bias = self._train(texts, targets, dense)
         self.blocks, self.weights, self.bias = blocks, weights.astype(np.float32), bias
         return self
 
-    def _fit_temperature(self, texts: Sequence[str], targets: npt.NDArray[np.int64]) -> float:
+    def _fit_temperature(self, texts: Sequence[str], targets: npt.NDArray[np.int64], dense: FloatArray | None) -> float:
         from runtime.ai.evaluate import stratified_folds
 
         smallest = int(np.bincount(targets).min())
@@ -221,9 +249,11 @@ class TextClassifier:
             part = targets[train]
             if len(set(part.tolist())) < len(self.labels):
                 continue
-            blocks, weights, bias = self._train([texts[i] for i in train], part)
+            blocks, weights, bias = self._train(
+                [texts[i] for i in train], part, None if dense is None else dense[train]
+            )
             for i in test:
-                scores[i] = self._scores_one(blocks, weights, bias, texts[i])
+                scores[i] = self._scores_one(blocks, weights, bias, texts[i], None if dense is None else dense[i])
             covered[test] = True
         if not covered.any():
             return 1.0
@@ -233,19 +263,30 @@ class TextClassifier:
 
     @classmethod
     def _scores_one(
-        cls, blocks: Sequence[_Block], weights: npt.NDArray[Any], bias: FloatArray, text: str
+        cls,
+        blocks: Sequence[_Block],
+        weights: npt.NDArray[Any],
+        bias: FloatArray,
+        text: str,
+        dense: FloatArray | None = None,
     ) -> FloatArray:
         cols, vals = cls._sparse_row(blocks, text)
-        if not cols:
-            return bias.copy()
-        result: FloatArray = np.asarray(vals, dtype=np.float64) @ weights[cols] + bias
+        result: FloatArray = bias.copy()
+        if cols:
+            result += np.asarray(vals, dtype=np.float64) @ weights[cols]
+        if dense is not None:
+            # The embedding's weights are the last rows, after every n-gram block's.
+            result += dense @ weights[weights.shape[0] - dense.shape[0] :]
         return result
 
     def decision_scores(self, texts: Sequence[str]) -> FloatArray:
         self._require_fitted()
+        dense = self._dense(texts)
         out = np.empty((len(texts), len(self.labels)))
         for row, text in enumerate(texts):
-            out[row] = self._scores_one(self.blocks, self.weights, self.bias, text)
+            out[row] = self._scores_one(
+                self.blocks, self.weights, self.bias, text, None if dense is None else dense[row]
+            )
         return out
 
     def predict_proba(self, texts: Sequence[str]) -> FloatArray:
@@ -256,6 +297,37 @@ class TextClassifier:
         proba = self.predict_proba(texts)
         best = proba.argmax(axis=1)
         return [Prediction(self.labels[k], float(proba[row, k])) for row, k in enumerate(best)]
+
+    def explain(self, text: str, label: str, top: int = 5) -> list[tuple[str, float]]:
+        """The n-grams that add most to ``label``'s score for ``text``, largest first, with what each adds.
+
+        A feature's contribution is its TF-IDF value times the label's weight for it; only positive ones are
+        listed. Word n-grams read as they are ("top up"), character n-grams as ``char:`` and the characters, with
+        ``_`` where a word starts or ends ("char:_vpn_"). The sentence embedding, when the model has one, is not a
+        readable feature and is left out: the list explains the n-gram part of the score.
+        """
+        self._require_fitted()
+        if label not in self.labels:
+            raise ValueError(f"unknown label {label!r}")
+        column = self.labels.index(label)
+        cols, vals = self._sparse_row(self.blocks, text)
+        if not cols or top <= 0:
+            return []
+        contributions = np.asarray(vals, dtype=np.float64) * self.weights[cols, column].astype(np.float64)
+        order = np.argsort(-contributions, kind="stable")
+        names = self._feature_names()
+        return [(names(cols[i]), float(contributions[i])) for i in order[:top] if contributions[i] > 0.0]
+
+    def _feature_names(self) -> Any:
+        starts = np.cumsum([0] + [len(block.terms) for block in self.blocks])
+
+        def name(column: int) -> str:
+            k = int(np.searchsorted(starts, column, side="right")) - 1
+            block = self.blocks[k]
+            term = block.terms[column - int(starts[k])]
+            return term if block.kind == "word" else "char:" + term.replace(" ", "_")
+
+        return name
 
     def _require_fitted(self) -> None:
         if not self.labels:
@@ -275,6 +347,9 @@ class TextClassifier:
             "min_df": self.min_df,
             "calibration_folds": self.calibration_folds,
             "seed": self.seed,
+            "embeddings": self.embeddings,
+            "embedding_layers": list(self.embedding_layers),
+            "embedding_weight": self.embedding_weight,
             "blocks": [{"kind": b.kind, "lo": b.lo, "hi": b.hi} for b in self.blocks],
         }
         arrays: dict[str, npt.NDArray[Any]] = {
@@ -295,6 +370,8 @@ class TextClassifier:
             header = json.loads(str(archive["header"]))
             if header.get("format") != FORMAT:
                 raise ValueError(f"{path}: not a {FORMAT} model")
+            # Files written before the embedding option have no such keys: they are n-gram models.
+            embeddings = header.get("embeddings")
             model = cls(
                 word_ngrams=_pair(header["word_ngrams"]),
                 char_ngrams=_pair(header["char_ngrams"]),
@@ -302,6 +379,9 @@ class TextClassifier:
                 min_df=int(header["min_df"]),
                 calibration_folds=int(header["calibration_folds"]),
                 seed=int(header["seed"]),
+                embeddings=None if embeddings is None else str(embeddings),
+                embedding_layers=tuple(int(layer) for layer in header.get("embedding_layers", (6,))),
+                embedding_weight=float(header.get("embedding_weight", 2.0)),
             )
             model.labels = tuple(str(label) for label in header["labels"])
             model.temperature = float(header["temperature"])
@@ -313,10 +393,17 @@ class TextClassifier:
             ]
             model.weights = archive["weights"].astype(np.float32)
             model.bias = archive["bias"].astype(np.float64)
-        width = sum(len(block.terms) for block in model.blocks)
+        width = sum(len(block.terms) for block in model.blocks) + model._dense_width()
         if model.weights.shape != (width, len(model.labels)) or model.bias.shape != (len(model.labels),):
             raise ValueError(f"{path}: weights do not match the vocabulary and labels")
         return model
+
+    def _dense_width(self) -> int:
+        if self.embeddings is None:
+            return 0
+        from runtime.ai.embeddings import DIMENSIONS
+
+        return DIMENSIONS[self.embeddings]
 
 
 def _pair(value: Iterable[int] | None) -> tuple[int, int] | None:
