@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from runtime.ai.triage import FIELDS, KIND, QUEUED
 from runtime.compile.desk import CompiledDesk
 from runtime.tickets.actors import Actor
+from runtime.tickets.errors import InvalidTicket
 
 ACCEPTED, OVERRIDDEN, DISMISSED = "accepted", "overridden", "dismissed"
 
@@ -53,6 +54,21 @@ class Feedback:
             if said is None or (said == ACCEPTED and row.review != QUEUED):
                 continue  # an applied decision a person agrees with needs no mark
             self.mark(connection, row.id, said, actor, now)
+
+    def reply_sent(self, connection: sa.Connection, actor: Actor, ticket_id: int, decision_id: int, body: str,
+                   now: dt.datetime) -> None:
+        """A reply was sent from suggestion ``decision_id``: accepted as drafted, overridden when edited."""
+        d = self.decisions
+        row = connection.execute(sa.select(d.c.output, d.c.kind, d.c.ticket_id, d.c.review).where(
+            d.c.id == decision_id)).first()
+        if row is None or row.kind != "reply" or row.ticket_id != ticket_id:
+            raise InvalidTicket("no such suggestion", [{"field": "suggestion_id", "reason": f"no reply suggestion "
+                                                        f"{decision_id} for this ticket"}])
+        if row.review is not None:
+            return
+        same = " ".join(str((row.output or {}).get("body", "")).split()) == " ".join(body.split())
+        self.mark(connection, decision_id, ACCEPTED if same else OVERRIDDEN, actor, now)
+        connection.execute(sa.update(d).where(d.c.id == decision_id).values(applied=True))
 
     def mark(self, connection: sa.Connection, decision_id: int, review: str, actor: Actor, now: dt.datetime) -> None:
         d = self.decisions

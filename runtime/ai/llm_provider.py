@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +52,11 @@ def options(settings: ir.Llm) -> LlmOptions:
                       timeout_s=float(settings.timeout_seconds), max_retries=settings.max_retries)
 
 
+def client_for(compiled: CompiledDesk, settings: ir.Llm) -> LlmClient:
+    """One client per desk, shared by triage and replies, so that they share its connections."""
+    return compiled.memo("ai.llm_client", lambda: LlmClient(options(settings)))
+
+
 class LlmProvider:
     name = "llm"
 
@@ -60,14 +64,6 @@ class LlmProvider:
         self.compiled = compiled
         self.settings = settings
         self.local = local
-        self._client: LlmClient | None = None
-        self._lock = threading.Lock()
-
-    def client(self) -> LlmClient:
-        with self._lock:
-            if self._client is None:
-                self._client = LlmClient(options(self.settings))
-            return self._client
 
     def _context(self, ticket: TicketText) -> dict[str, Any]:
         desk = self.compiled.definitions
@@ -83,7 +79,7 @@ class LlmProvider:
         answer_model = triage_answer(self.compiled, ticket.type)
         try:
             prompt = prompt_template(self.compiled, "triage").render(**self._context(ticket))
-            answer = self.client().ask(answer_model, SYSTEM, prompt)
+            answer = client_for(self.compiled, self.settings).ask(answer_model, SYSTEM, prompt)
         except (LlmError, jinja2.TemplateError) as exc:
             fallback = self.local.triage(ticket)
             return Proposal(fallback.answer, fallback.provider, fallback.model, fallback.confidence, fallback.reasons,

@@ -30,6 +30,7 @@ from runtime.tickets.records import load
 
 KIND = "triage"
 QUEUED = "queued"
+SUPERSEDED = "superseded"
 # Changes triage makes are the system's, told apart from other system changes in the audit by this name.
 AI = Actor("system", None, "ai-triage", SYSTEM.roles)
 FIELDS = ("category", "priority", "language")
@@ -158,6 +159,11 @@ class Triage:
             "field_confidence": dict(proposal.confidence), "reasons": dict(proposal.reasons),
             "kept": outcome.kept, "queued_because": outcome.queued, "fallback": proposal.fallback,
         }
+        if outcome.queued:
+            # One entry per ticket in the queue: a newer proposal replaces one still waiting.
+            d = self.decisions
+            connection.execute(sa.update(d).where(d.c.ticket_id == ticket.ticket_id, d.c.kind == KIND,
+                                                  d.c.review == QUEUED).values(review=SUPERSEDED))
         decision_id = connection.execute(sa.insert(self.decisions).returning(self.decisions.c.id), {
             "ticket_id": ticket.ticket_id, "kind": KIND, "provider": proposal.provider, "model": proposal.model[:200],
             "output": output, "confidence": outcome.confidence if outcome.changes else proposal.answer.confidence,

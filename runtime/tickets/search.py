@@ -105,3 +105,16 @@ def matches(compiled: CompiledDesk, actor: Actor, text: str, dialect: str) -> sa
     # PostgreSQL's ranks are 4-byte floats; as double precision they come back equal in a cursor.
     relevance = sa.cast(sum((t.c.score for t in others), first.c.score), sa.Float)
     return sa.select(first.c.ticket_id, relevance.label("relevance")).select_from(joined).subquery("matches")
+
+
+def related(compiled: CompiledDesk, text: str, dialect: str, max_words: int = 8) -> sa.Subquery | None:
+    """(ticket_id, relevance) of every ticket whose number, title or description holds any of the first
+    ``max_words`` words of ``text``, relevance summed over the words it holds: candidates for "tickets like this
+    one", to be ranked further by the caller. None when ``text`` has no words."""
+    found = words(text)[:max_words]
+    if not found:
+        return None
+    hits = sa.union_all(*(_hits(compiled, "tickets", dialect, word, False, False) for word in found)).subquery()
+    relevance = sa.cast(sa.func.sum(hits.c.score), sa.Float)
+    return (sa.select(hits.c.ticket_id, relevance.label("relevance")).group_by(hits.c.ticket_id)
+            .subquery("related"))

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from runtime.ai.assignment import assigner_for
 from runtime.ai.feedback import feedback_for
+from runtime.ai.outbound import check_reply
 from runtime.ai.triage_jobs import TriageQueue
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
@@ -281,14 +282,27 @@ class TicketService:
                 for t in workflow.allowed(ticket["status"], ticket, actor.roles)]
 
     def comment(self, actor: Actor, ticket_id: int, body: str, *, public: bool = True,
-                channel: str = "api") -> dict[str, Any]:
+                channel: str = "api", suggestion_id: int | None = None) -> dict[str, Any]:
+        """An agent's public reply passes the outbound check first: a secret in it refuses it (422), a hostile
+        tone comes back as ``warnings``. ``suggestion_id``: the reply suggestion it was written from."""
         if not body.strip():
             raise InvalidTicket("empty comment", [{"field": "body", "reason": "write something"}])
         if actor.kind == "contact" and not public:
             msg = "requesters cannot write internal notes"
             raise Forbidden(msg)
+        warnings: list[dict[str, Any]] = []
+        if public and actor.kind == "agent":
+            check = check_reply(body)
+            if check.blocked:
+                raise InvalidTicket("the reply contains a secret and was not sent", [
+                    {"field": "body", "reason": f"{f.message} at characters {f.start}-{f.end} ({f.excerpt})"}
+                    for f in check.findings])
+            warnings = check.as_json()["warnings"]
         with write_transaction(self.engine) as connection:
-            return self.comment_in(connection, actor, ticket_id, body, public=public, channel=channel)
+            row = self.comment_in(connection, actor, ticket_id, body, public=public, channel=channel)
+            if suggestion_id is not None:
+                self._feedback.reply_sent(connection, actor, ticket_id, suggestion_id, body, row["created_at"])
+        return row | {"warnings": warnings} if warnings else row
 
     def comment_in(self, connection: sa.Connection, actor: Actor, ticket_id: int, body: str, *, public: bool,
                    channel: str, message_id: str | None = None, body_html: str | None = None) -> dict[str, Any]:

@@ -49,6 +49,8 @@ class CommentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     body: Annotated[str, Field(min_length=1, max_length=100_000, pattern=NO_NUL)]
     public: bool = True
+    suggestion_id: Annotated[int | None, Field(ge=1, le=2**63 - 1, description="the AI reply suggestion it was "
+                                               "written from (its feedback: sent as drafted, or edited)")] = None
 
 
 PLAIN = frozenset({str, int, float, bool, type(None)})  # already JSON: most of a ticket's values
@@ -122,7 +124,10 @@ def ticket_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRoute
 
     @post("/api/v1/tickets/{ticket_id:int}/comments", **common)
     def comment_route(actor: Who, ticket_id: Id, data: JSONBody[CommentRequest]) -> Json:
-        return as_json(service.comment(actor, ticket_id, data.body, public=data.public))
+        """A public reply or internal note; an agent's public reply containing a secret (password, key, card
+        number) is refused with 422 and the places it was found, a hostile tone is returned as ``warnings``."""
+        return as_json(service.comment(actor, ticket_id, data.body, public=data.public,
+                                       suggestion_id=data.suggestion_id))
 
     @get("/api/v1/tickets/{ticket_id:int}/sla", **common)
     def sla_route(actor: Who, ticket_id: Id) -> list[Json]:
