@@ -6,6 +6,9 @@ task-specific-datasets, licensed CC-BY-4.0; the slice is the first 40 rows of ea
 
 from __future__ import annotations
 
+import json
+import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +110,84 @@ def test_temperature_fit_recovers_a_known_temperature() -> None:
     proba = softmax(scores / 2.0)
     targets = np.array([rng.choice(5, p=row) for row in proba], dtype=np.int64)
     assert fit_temperature(scores, targets) == pytest.approx(2.0, rel=0.1)
+
+
+IT_TEXTS = [
+    "the vpn drops every few minutes",
+    "cannot connect to the vpn from home",
+    "wifi in the office is down",
+    "network cable unplugged, no connection",
+    "printer is out of toner",
+    "the printer jams on every page",
+    "printer shows paper error",
+    "need a new toner cartridge for the printer",
+]
+IT_LABELS = ["network"] * 4 + ["printer"] * 4
+
+
+def test_explain_names_the_ngrams_behind_a_label() -> None:
+    model = TextClassifier(calibration_folds=2).fit(IT_TEXTS * 2, IT_LABELS * 2)
+    text = "my vpn keeps disconnecting"
+    assert model.predict([text])[0].label == "network"
+    reasons = model.explain(text, "network", top=4)
+    assert 0 < len(reasons) <= 4
+    assert any("vpn" in feature for feature, _ in reasons)
+    weights = [weight for _, weight in reasons]
+    assert all(weight > 0.0 for weight in weights)
+    assert weights == sorted(weights, reverse=True)
+    # Each contribution is a part of the label's score: those listed add up to no more than its positive parts.
+    column = model.labels.index("network")
+    everything = model.explain(text, "network", top=10_000)
+    assert sum(weight for _, weight in everything) >= model.decision_scores([text])[0, column] - model.bias[column]
+    # Character n-grams read with "_" at word edges, word n-grams as they are.
+    assert all(" " not in feature for feature, _ in reasons if feature.startswith("char:"))
+    # Nothing in the text speaks for "printer" through "vpn".
+    assert not any("vpn" in feature for feature, _ in model.explain(text, "printer", top=50))
+
+
+def test_explain_refuses_an_unknown_label_and_handles_unknown_words() -> None:
+    model = TextClassifier(calibration_folds=2).fit(IT_TEXTS * 2, IT_LABELS * 2)
+    with pytest.raises(ValueError, match="unknown label"):
+        model.explain("vpn down", "billing")
+    assert model.explain("zzzz qqqq", "network") == []
+    assert model.explain("vpn down", "network", top=0) == []
+
+
+def test_the_saved_file_records_that_there_is_no_embedding(model: TextClassifier, tmp_path: Path) -> None:
+    path = tmp_path / "model.npz"
+    model.save(path)
+    with np.load(path, allow_pickle=False) as archive:
+        header = json.loads(str(archive["header"]))
+    assert header["embeddings"] is None
+    assert TextClassifier.load(path).embeddings is None
+
+
+def test_a_file_from_before_the_embedding_option_loads(model: TextClassifier, split: Split, tmp_path: Path) -> None:
+    path = tmp_path / "model.npz"
+    model.save(path)
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    header = json.loads(str(arrays["header"]))
+    for key in ("embeddings", "embedding_layers", "embedding_weight"):
+        del header[key]
+    arrays["header"] = np.array(json.dumps(header))
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+    _, _, test_texts, _ = split
+    np.testing.assert_array_equal(TextClassifier.load(path).predict_proba(test_texts), model.predict_proba(test_texts))
+
+
+def test_an_unknown_embedding_model_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown embedding model"):
+        TextClassifier(embeddings="word2vec")
+
+
+def test_embeddings_without_their_extra_name_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime.ai.embeddings import MissingExtraError, SentenceEncoder
+
+    # A None entry in sys.modules makes the import fail as if the package were not installed.
+    monkeypatch.setitem(sys.modules, "tokenizers", None)
+    with pytest.raises(MissingExtraError, match=re.escape('pip install -e ".[embeddings]"')):
+        SentenceEncoder("minilm")
+    with pytest.raises(MissingExtraError, match="embeddings"):
+        TextClassifier(embeddings="minilm", calibration_folds=2).fit(IT_TEXTS, IT_LABELS)
