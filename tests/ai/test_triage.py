@@ -207,3 +207,12 @@ def test_a_failing_job_is_retried_then_left_to_people(desk: TriageDesk, monkeypa
 def _examples(desk: TriageDesk) -> list[Any]:
     with desk.engine.connect() as connection:
         return desk_examples(connection, desk.compiled)
+
+
+def test_the_worker_loop_triages_as_one_of_its_duties(desk: TriageDesk) -> None:
+    from runtime.worker.loop import Worker
+
+    ticket = desk.create("Printer", "The printer jams.")
+    Worker(desk.compiled, desk.engine).run(once=True)
+    assert len(desk.decisions(ticket["id"])) == 1
+    assert desk.triage_worker().pending() == 0

@@ -83,3 +83,38 @@ def test_a_server_error_falls_back_to_the_local_provider(desk: TriageDesk, chat_
     [decision] = desk.decisions(ticket["id"])
     assert decision.provider == "local"
     assert "HTTP 503" in decision.output["fallback"]
+
+
+def test_a_suggested_reply_is_written_from_the_retrieved_sources_and_cites_only_them(
+        desk: TriageDesk, chat_standin: ChatStandin) -> None:
+    from runtime.ai.replies import Replies
+
+    solved = desk.create("VPN disconnects every few minutes", "The VPN tunnel drops every few minutes.")
+    desk.resolve(solved["id"], "Install VPN client 5.2; the tunnel then stays up.")
+    ticket = desk.create("VPN keeps disconnecting", "My VPN tunnel disconnects every few minutes.")
+    chat_standin.script(Reply({"body": "Hello, please install VPN client 5.2.",
+                               "citations": [solved["number"], "KB-999"]}, prompt_tokens=200, completion_tokens=30))
+    decision_id, suggestion = Replies(desk.compiled, desk.engine).suggest(desk.agent("alex"), ticket["id"])
+
+    [request] = chat_standin.chats
+    prompt = request.messages[-1]["content"]
+    assert f"[{solved['number']}] VPN disconnects every few minutes" in prompt
+    assert "Install VPN client 5.2" in prompt
+    assert (suggestion.provider, suggestion.tokens) == ("llm", 230)
+    assert suggestion.body == "Hello, please install VPN client 5.2."
+    assert [s.number for s in suggestion.cited] == [solved["number"]]  # the invented KB-999 is dropped
+    [decision] = desk.decisions(ticket["id"], kind="reply")
+    assert decision.id == decision_id
+    assert decision.output["citations"][0]["number"] == solved["number"]
+
+
+def test_a_failing_endpoint_still_gets_the_agent_a_draft(desk: TriageDesk, chat_standin: ChatStandin) -> None:
+    from runtime.ai.replies import Replies
+
+    chat_standin.script(Status(500, "boom"))
+    ticket = desk.create("Plants", "Who waters the plants?")
+    _, suggestion = Replies(desk.compiled, desk.engine).suggest(desk.agent("alex"), ticket["id"])
+    assert suggestion.provider == "local"
+    assert suggestion.fallback is not None
+    assert "HTTP 500" in suggestion.fallback
+    assert "We are looking into it" in suggestion.body
