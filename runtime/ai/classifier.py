@@ -13,6 +13,15 @@ ranking of labels untouched (accuracy is the SVM's) and cannot overfit the way p
 
 Only training needs scikit-learn and scipy; a saved model is numpy arrays and a JSON header in one ``.npz``
 file, read with ``allow_pickle=False``, and scoring needs numpy alone.
+
+``explain(text, label)`` lists the n-grams that add most to a label's score for a text (TF-IDF value times the
+label's weight), which is what a person reviewing an automatic decision can check.
+
+``TextClassifier(embeddings="minilm")`` (the ``embeddings`` extra, ``runtime/ai/embeddings.py``) appends a MiniLM
+sentence vector, scaled by ``embedding_weight``, to the n-gram features of the same SVM, and adds a vote of the
+``neighbours`` most similar training texts to the scores. It is more accurate on BANKING77 but runs a six-layer
+transformer per text, about fifty times the n-gram model's time (docs/performance.md). The saved file names the
+option and carries the training texts' vectors for the vote; loading it needs the extra.
 """
 
 from __future__ import annotations
@@ -124,6 +133,9 @@ class TextClassifier:
         embeddings: str | None = None,
         embedding_layers: tuple[int, ...] = (6,),
         embedding_weight: float = 2.0,
+        neighbours: int = 10,
+        neighbour_weight: float = 0.5,
+        neighbour_temperature: float = 0.05,
     ) -> None:
         if word_ngrams is None and char_ngrams is None:
             raise ValueError("need word or character n-grams")
@@ -141,7 +153,13 @@ class TextClassifier:
         self.embeddings = embeddings
         self.embedding_layers = tuple(embedding_layers)
         self.embedding_weight = embedding_weight
+        self.neighbours = neighbours
+        self.neighbour_weight = neighbour_weight
+        self.neighbour_temperature = neighbour_temperature
         self._encoder: Any = None
+        # With embeddings, the training texts' unit vectors and label indices, for the nearest-neighbour vote.
+        self.memory: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
+        self.memory_targets: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self.labels: tuple[str, ...] = ()
         self.temperature = 1.0
         self.blocks: list[_Block] = []
@@ -234,7 +252,35 @@ class TextClassifier:
         self.temperature = self._fit_temperature(texts, targets, dense)
         blocks, weights, bias = self._train(texts, targets, dense)
         self.blocks, self.weights, self.bias = blocks, weights.astype(np.float32), bias
+        if dense is not None and self._votes():
+            self.memory = (dense / self.embedding_weight).astype(np.float32)
+            self.memory_targets = targets
         return self
+
+    def _votes(self) -> bool:
+        return self.embeddings is not None and self.neighbours > 0 and self.neighbour_weight != 0.0
+
+    def _neighbour_scores(
+        self, memory: npt.NDArray[Any], memory_targets: npt.NDArray[np.int64], dense: FloatArray
+    ) -> FloatArray:
+        """Each label's share of the vote of the texts' nearest training texts, times ``neighbour_weight``.
+
+        The ``neighbours`` most similar training texts (cosine of the embeddings) vote with weights
+        ``softmax(similarity / neighbour_temperature)``: a close paraphrase of a known query counts for much more
+        than the tenth-closest one. The SVM draws one straight boundary per label; the vote adds what lies near.
+        """
+        queries = (dense / self.embedding_weight).astype(np.float32)
+        similarity = (queries @ memory.T).astype(np.float64)
+        k = min(self.neighbours, memory.shape[0])
+        nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        picked = np.take_along_axis(similarity, nearest, axis=1) / self.neighbour_temperature
+        votes = np.exp(picked - picked.max(axis=1, keepdims=True))
+        votes /= votes.sum(axis=1, keepdims=True)
+        out = np.zeros((len(dense), len(self.labels)))
+        rows = np.repeat(np.arange(len(dense)), k)
+        np.add.at(out, (rows, memory_targets[nearest].ravel()), votes.ravel())
+        result: FloatArray = out * self.neighbour_weight
+        return result
 
     def _fit_temperature(self, texts: Sequence[str], targets: npt.NDArray[np.int64], dense: FloatArray | None) -> float:
         from runtime.ai.evaluate import stratified_folds
@@ -254,6 +300,8 @@ class TextClassifier:
             )
             for i in test:
                 scores[i] = self._scores_one(blocks, weights, bias, texts[i], None if dense is None else dense[i])
+            if dense is not None and self._votes():
+                scores[test] += self._neighbour_scores(dense[train] / self.embedding_weight, part, dense[test])
             covered[test] = True
         if not covered.any():
             return 1.0
@@ -287,6 +335,8 @@ class TextClassifier:
             out[row] = self._scores_one(
                 self.blocks, self.weights, self.bias, text, None if dense is None else dense[row]
             )
+        if dense is not None and len(self.memory):
+            out += self._neighbour_scores(self.memory, self.memory_targets, dense)
         return out
 
     def predict_proba(self, texts: Sequence[str]) -> FloatArray:
@@ -350,6 +400,9 @@ class TextClassifier:
             "embeddings": self.embeddings,
             "embedding_layers": list(self.embedding_layers),
             "embedding_weight": self.embedding_weight,
+            "neighbours": self.neighbours,
+            "neighbour_weight": self.neighbour_weight,
+            "neighbour_temperature": self.neighbour_temperature,
             "blocks": [{"kind": b.kind, "lo": b.lo, "hi": b.hi} for b in self.blocks],
         }
         arrays: dict[str, npt.NDArray[Any]] = {
@@ -360,6 +413,9 @@ class TextClassifier:
         for i, block in enumerate(self.blocks):
             arrays[f"terms_{i}"] = np.array(block.terms, dtype=np.str_)
             arrays[f"idf_{i}"] = block.idf
+        if len(self.memory):
+            arrays["memory"] = self.memory
+            arrays["memory_targets"] = self.memory_targets
         # A file object keeps numpy from appending ".npz" to a path that lacks it.
         with open(path, "wb") as handle:
             np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]
@@ -382,6 +438,9 @@ class TextClassifier:
                 embeddings=None if embeddings is None else str(embeddings),
                 embedding_layers=tuple(int(layer) for layer in header.get("embedding_layers", (6,))),
                 embedding_weight=float(header.get("embedding_weight", 2.0)),
+                neighbours=int(header.get("neighbours", 0)),
+                neighbour_weight=float(header.get("neighbour_weight", 0.0)),
+                neighbour_temperature=float(header.get("neighbour_temperature", 0.05)),
             )
             model.labels = tuple(str(label) for label in header["labels"])
             model.temperature = float(header["temperature"])
@@ -393,9 +452,18 @@ class TextClassifier:
             ]
             model.weights = archive["weights"].astype(np.float32)
             model.bias = archive["bias"].astype(np.float64)
+            if "memory" in archive.files:
+                model.memory = archive["memory"].astype(np.float32)
+                model.memory_targets = archive["memory_targets"].astype(np.int64)
         width = sum(len(block.terms) for block in model.blocks) + model._dense_width()
         if model.weights.shape != (width, len(model.labels)) or model.bias.shape != (len(model.labels),):
             raise ValueError(f"{path}: weights do not match the vocabulary and labels")
+        if len(model.memory) and (
+            model.memory.shape[1] != model._dense_width()
+            or model.memory_targets.shape != (len(model.memory),)
+            or int(model.memory_targets.max()) >= len(model.labels)
+        ):
+            raise ValueError(f"{path}: the stored neighbours do not match the embedding and labels")
         return model
 
     def _dense_width(self) -> int:

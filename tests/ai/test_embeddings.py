@@ -70,9 +70,27 @@ def test_classifier_with_embeddings_learns_saves_and_explains(tmp_path: Path) ->
         assert json.loads(str(archive["header"]))["embeddings"] == "minilm"
     loaded = TextClassifier.load(path)
     assert loaded.embeddings == "minilm"
+    # The training texts' vectors travel with the model for the nearest-neighbour vote.
+    assert loaded.memory.shape == (len(train), 384)
+    np.testing.assert_array_equal(loaded.memory_targets, model.memory_targets)
     np.testing.assert_allclose(loaded.predict_proba(held), model.predict_proba(held), atol=1e-6)
 
     card = next(i for i in test if labels[i] == "card_arrival")
     reasons = loaded.explain(texts[card], "card_arrival")
     assert reasons
     assert all(weight > 0.0 for _, weight in reasons)
+
+
+def test_the_neighbour_vote_moves_scores_towards_the_nearest_texts_labels() -> None:
+    texts = ["my card has not arrived", "card still not delivered", "refund my purchase", "I want my money back"] * 3
+    labels = ["card", "card", "refund", "refund"] * 3
+    plain = TextClassifier(embeddings="minilm", neighbours=0, calibration_folds=2).fit(texts, labels)
+    voting = TextClassifier(embeddings="minilm", neighbours=3, neighbour_weight=1.0, calibration_folds=2)
+    voting.fit(texts, labels)
+    assert len(plain.memory) == 0
+    query = ["where is my new card"]
+    card = voting.labels.index("card")
+    gap = voting.decision_scores(query)[0] - plain.decision_scores(query)[0]
+    # The vote adds up to neighbour_weight, all of it to "card" here: the three nearest texts are card texts.
+    assert gap[card] == pytest.approx(1.0, abs=1e-6)
+    assert gap[1 - card] == pytest.approx(0.0, abs=1e-6)
