@@ -104,7 +104,40 @@ def add_operations(md: sa.MetaData) -> None:
              sa.Column("problem", sa.Text(), nullable=False), sa.Column("solution", sa.Text(), nullable=False),
              sa.Column("category", sa.String(64)), sa.Column("language", sa.String(16), nullable=False),
              sa.Column("status", sa.String(16), nullable=False), sa.Column("visibility", sa.String(16), nullable=False),
-             _fk("translation_of_id", "kb_articles"), *_stamps())
+             _fk("translation_of_id", "kb_articles"), *_stamps(),
+             # Nullable only so that databases from before them upgrade in place; the service always writes them.
+             sa.Column("keywords", Json()), sa.Column("version", sa.Integer()), sa.Column("views", sa.Integer()),
+             sa.Column("helpful", sa.Integer()), sa.Column("not_helpful", sa.Integer()),
+             _fk("author_agent_id", "agents", index=False), _fk("reviewer_agent_id", "agents", index=False),
+             sa.Column("published_at", TS),
+             # A draft that proposes new text for a published article (capture found a near duplicate).
+             _fk("update_of_id", "kb_articles"), sa.Index(None, "status", "visibility", "language"))
+    # Every saved state of an article, so that an edit can be read back and undone.
+    sa.Table("kb_article_versions", md, _id(), _fk("article_id", "kb_articles", nullable=False, ondelete="CASCADE",
+                                                   index=False),
+             sa.Column("version", sa.Integer(), nullable=False), sa.Column("title", sa.String(300), nullable=False),
+             sa.Column("problem", sa.Text(), nullable=False), sa.Column("solution", sa.Text(), nullable=False),
+             sa.Column("category", sa.String(64)), sa.Column("keywords", Json()),
+             sa.Column("status", sa.String(16), nullable=False), sa.Column("edited_by", sa.String(200), nullable=False),
+             sa.Column("edited_at", TS, nullable=False), sa.Column("note", sa.Text()),
+             sa.UniqueConstraint("article_id", "version"))
+    # The tickets an article was written from (capture) or that it solved.
+    sa.Table("kb_article_sources", md, sa.Column("article_id", Id(), sa.ForeignKey("kb_articles.id",
+                                                                                   ondelete="CASCADE"), primary_key=True),
+             sa.Column("ticket_id", Id(), sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+             sa.Column("kind", sa.String(16), nullable=False), sa.Column("created_at", TS, nullable=False),
+             sa.Index(None, "ticket_id"))
+    # Readers' verdicts: helpful, not helpful, or "this solved it" (a request the article answered before it became
+    # a ticket).
+    sa.Table("kb_feedback", md, _id(), _fk("article_id", "kb_articles", nullable=False, ondelete="CASCADE"),
+             sa.Column("kind", sa.String(16), nullable=False), _fk("ticket_id", "tickets", index=False),
+             _fk("contact_id", "contacts", index=False), _fk("agent_id", "agents", index=False),
+             sa.Column("query", sa.Text()), sa.Column("created_at", TS, nullable=False))
+    # Every change to an article, in order: each process's retrieval index replays what it has not seen yet, so that
+    # all of them stay in step with edits and deletes made anywhere. Not a foreign key: a deleted article's change
+    # must outlive it.
+    sa.Table("kb_changes", md, _id(), sa.Column("article_id", Id(), nullable=False),
+             sa.Column("changed_at", TS, nullable=False))
     sa.Table("intake_messages", md, _id(), sa.Column("channel", sa.String(16), nullable=False),
              sa.Column("source", sa.String(200), nullable=False),
              sa.Column("external_id", sa.String(998), nullable=False), sa.Column("raw", sa.LargeBinary(),

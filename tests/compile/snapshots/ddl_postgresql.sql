@@ -45,23 +45,12 @@ CREATE TABLE jobs (
 
 CREATE INDEX ix_jobs_done_at_run_at ON jobs (done_at, run_at);
 
-CREATE TABLE kb_articles (
+CREATE TABLE kb_changes (
 	id BIGSERIAL NOT NULL, 
-	title VARCHAR(300) NOT NULL, 
-	problem TEXT NOT NULL, 
-	solution TEXT NOT NULL, 
-	category VARCHAR(64), 
-	language VARCHAR(16) NOT NULL, 
-	status VARCHAR(16) NOT NULL, 
-	visibility VARCHAR(16) NOT NULL, 
-	translation_of_id BIGINT, 
-	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
-	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
-	CONSTRAINT pk_kb_articles PRIMARY KEY (id), 
-	CONSTRAINT fk_kb_articles_translation_of_id_kb_articles FOREIGN KEY(translation_of_id) REFERENCES kb_articles (id) ON DELETE SET NULL
+	article_id BIGINT NOT NULL, 
+	changed_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	CONSTRAINT pk_kb_changes PRIMARY KEY (id)
 );
-
-CREATE INDEX ix_kb_articles_translation_of_id ON kb_articles (translation_of_id);
 
 CREATE TABLE organizations (
 	id BIGSERIAL NOT NULL, 
@@ -132,6 +121,40 @@ CREATE TABLE contacts (
 
 CREATE INDEX ix_contacts_organization_id ON contacts (organization_id);
 
+CREATE TABLE kb_articles (
+	id BIGSERIAL NOT NULL, 
+	title VARCHAR(300) NOT NULL, 
+	problem TEXT NOT NULL, 
+	solution TEXT NOT NULL, 
+	category VARCHAR(64), 
+	language VARCHAR(16) NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	visibility VARCHAR(16) NOT NULL, 
+	translation_of_id BIGINT, 
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	keywords JSONB, 
+	version INTEGER, 
+	views INTEGER, 
+	helpful INTEGER, 
+	not_helpful INTEGER, 
+	author_agent_id BIGINT, 
+	reviewer_agent_id BIGINT, 
+	published_at TIMESTAMP WITH TIME ZONE, 
+	update_of_id BIGINT, 
+	CONSTRAINT pk_kb_articles PRIMARY KEY (id), 
+	CONSTRAINT fk_kb_articles_translation_of_id_kb_articles FOREIGN KEY(translation_of_id) REFERENCES kb_articles (id) ON DELETE SET NULL, 
+	CONSTRAINT fk_kb_articles_author_agent_id_agents FOREIGN KEY(author_agent_id) REFERENCES agents (id) ON DELETE SET NULL, 
+	CONSTRAINT fk_kb_articles_reviewer_agent_id_agents FOREIGN KEY(reviewer_agent_id) REFERENCES agents (id) ON DELETE SET NULL, 
+	CONSTRAINT fk_kb_articles_update_of_id_kb_articles FOREIGN KEY(update_of_id) REFERENCES kb_articles (id) ON DELETE SET NULL
+);
+
+CREATE INDEX ix_kb_articles_status_visibility_language ON kb_articles (status, visibility, language);
+
+CREATE INDEX ix_kb_articles_translation_of_id ON kb_articles (translation_of_id);
+
+CREATE INDEX ix_kb_articles_update_of_id ON kb_articles (update_of_id);
+
 CREATE TABLE ref_assets (
 	id BIGSERIAL NOT NULL, 
 	asset_tag VARCHAR(32), 
@@ -164,6 +187,24 @@ CREATE TABLE teams (
 	CONSTRAINT pk_teams PRIMARY KEY (id), 
 	CONSTRAINT uq_teams_name UNIQUE (name), 
 	CONSTRAINT fk_teams_lead_id_agents FOREIGN KEY(lead_id) REFERENCES agents (id) ON DELETE SET NULL
+);
+
+CREATE TABLE kb_article_versions (
+	id BIGSERIAL NOT NULL, 
+	article_id BIGINT NOT NULL, 
+	version INTEGER NOT NULL, 
+	title VARCHAR(300) NOT NULL, 
+	problem TEXT NOT NULL, 
+	solution TEXT NOT NULL, 
+	category VARCHAR(64), 
+	keywords JSONB, 
+	status VARCHAR(16) NOT NULL, 
+	edited_by VARCHAR(200) NOT NULL, 
+	edited_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	note TEXT, 
+	CONSTRAINT pk_kb_article_versions PRIMARY KEY (id), 
+	CONSTRAINT uq_kb_article_versions_article_id_version UNIQUE (article_id, version), 
+	CONSTRAINT fk_kb_article_versions_article_id_kb_articles FOREIGN KEY(article_id) REFERENCES kb_articles (id) ON DELETE CASCADE
 );
 
 CREATE TABLE team_members (
@@ -363,6 +404,36 @@ CREATE INDEX ix_intake_messages_channel_external_id ON intake_messages (channel,
 CREATE INDEX ix_intake_messages_state ON intake_messages (state);
 
 CREATE INDEX ix_intake_messages_ticket_id ON intake_messages (ticket_id);
+
+CREATE TABLE kb_article_sources (
+	article_id BIGINT NOT NULL, 
+	ticket_id BIGINT NOT NULL, 
+	kind VARCHAR(16) NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	CONSTRAINT pk_kb_article_sources PRIMARY KEY (article_id, ticket_id), 
+	CONSTRAINT fk_kb_article_sources_article_id_kb_articles FOREIGN KEY(article_id) REFERENCES kb_articles (id) ON DELETE CASCADE, 
+	CONSTRAINT fk_kb_article_sources_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_kb_article_sources_ticket_id ON kb_article_sources (ticket_id);
+
+CREATE TABLE kb_feedback (
+	id BIGSERIAL NOT NULL, 
+	article_id BIGINT NOT NULL, 
+	kind VARCHAR(16) NOT NULL, 
+	ticket_id BIGINT, 
+	contact_id BIGINT, 
+	agent_id BIGINT, 
+	query TEXT, 
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	CONSTRAINT pk_kb_feedback PRIMARY KEY (id), 
+	CONSTRAINT fk_kb_feedback_article_id_kb_articles FOREIGN KEY(article_id) REFERENCES kb_articles (id) ON DELETE CASCADE, 
+	CONSTRAINT fk_kb_feedback_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE SET NULL, 
+	CONSTRAINT fk_kb_feedback_contact_id_contacts FOREIGN KEY(contact_id) REFERENCES contacts (id) ON DELETE SET NULL, 
+	CONSTRAINT fk_kb_feedback_agent_id_agents FOREIGN KEY(agent_id) REFERENCES agents (id) ON DELETE SET NULL
+);
+
+CREATE INDEX ix_kb_feedback_article_id ON kb_feedback (article_id);
 
 CREATE TABLE notifications (
 	id BIGSERIAL NOT NULL, 
