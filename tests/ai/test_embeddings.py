@@ -48,6 +48,10 @@ def test_other_layers_give_other_vectors() -> None:
     lower = SentenceEncoder("minilm", layers=(2,)).encode(["top up failed"])
     mixed = SentenceEncoder("minilm", layers=(2, 6)).encode(["top up failed"])
     assert not np.allclose(lower, mixed)
+    # Layer 0 is the input embeddings alone: no transformer layer runs, the vectors are still unit length.
+    static = SentenceEncoder("minilm", layers=(0,)).encode(["top up failed", "top up failed again"])
+    np.testing.assert_allclose(np.linalg.norm(static, axis=1), 1.0, rtol=1e-5)
+    assert not np.allclose(static[0], lower[0])
     with pytest.raises(ValueError, match="layers"):
         SentenceEncoder("minilm", layers=(7,))
 
