@@ -344,6 +344,12 @@ class Ai:
 
 
 @dataclass(frozen=True)
+class Kb:
+    capture: bool = True
+    dense: bool = False
+
+
+@dataclass(frozen=True)
 class Project:
     name: str
     languages: tuple[str, ...]
@@ -369,6 +375,7 @@ class Project:
     intake: IntakeSettings = field(default_factory=IntakeSettings)
     assignment: Assignment = field(default_factory=Assignment)
     ai: Ai = field(default_factory=Ai)
+    kb: Kb = field(default_factory=Kb)
 
     def mailbox(self, name: str) -> Mailbox | None:
         return next((m for m in self.mailboxes if m.name == name), None)

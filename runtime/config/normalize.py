@@ -153,6 +153,7 @@ def project(p: spec.ProjectSpec, src: ir.Src) -> ir.Project:
             category_skills=tuple((c, tuple(s)) for c, s in p.assignment.category_skills.items()),
             src=src.at("assignment")),
         ai=_ai(p.ai, src.at("ai")),
+        kb=ir.Kb(capture=p.kb.capture, dense=p.kb.dense),
     )
 
 

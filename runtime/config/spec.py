@@ -467,6 +467,15 @@ class AiSpec(Strict):
                                        "tessera.yaml) for the local provider's suggested replies")
 
 
+class KbSpec(Strict):
+    """The knowledge base."""
+
+    capture: bool = Field(default=True, description="when a ticket is resolved, propose a draft article from its "
+                          "problem and the reply that resolved it (or an update to a near-duplicate article)")
+    dense: bool = Field(default=False, description="rank with sentence embeddings beside BM25 (needs the "
+                        "embeddings extra: pip install -e '.[embeddings]')")
+
+
 class ProjectSpec(Strict):
     """``tessera.yaml``: settings of the whole desk."""
 
@@ -483,6 +492,7 @@ class ProjectSpec(Strict):
     intake: IntakeSettingsSpec = Field(default_factory=IntakeSettingsSpec)
     assignment: AssignmentSpec = Field(default_factory=AssignmentSpec)
     ai: AiSpec = Field(default_factory=AiSpec)
+    kb: KbSpec = Field(default_factory=KbSpec)
 
 
 # The file kinds a desk is made of, by the name of their JSON Schema.
