@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from runtime.ai.commands import add_ai_commands, add_assign_commands
 from runtime.errors import ConfigInvalid, DatabaseBehind, GeneratedStale, MigrationRefused
 from runtime.intake.commands import add_intake_commands
+from runtime.kb.commands import add_kb_commands
 from runtime.sla.commands import add_sla_commands
 
 if TYPE_CHECKING:
@@ -367,6 +368,7 @@ def parser() -> argparse.ArgumentParser:
     add_intake_commands(sub, compiled_desk, current_engine)
     add_assign_commands(sub, compiled_desk, current_engine)
     add_ai_commands(sub, compiled_desk, current_engine)
+    add_kb_commands(sub, compiled_desk, current_engine)
     return root
 
 
