@@ -71,7 +71,8 @@ class LlmProvider:
         language = desk.project.default_language
         types = [{"name": t.name, "label": ir.label_for(t.label, language, t.name),
                   "description": ir.label_for(t.ai_description, language, "") or ir.label_for(t.description, language,
-                                                                                               "")}
+                                                                                               ""),
+                  "keywords": t.ai_keywords, "examples": t.ai_examples}
                  for t in desk.types]
         return {"ticket": ticket, "types": types, "categories": allowed(answer_model, "category")}
 

@@ -1,6 +1,7 @@
 """Where the ``local`` triage model learns from: the desk's own history, or a CSV exported from another desk.
 
-From the desk: every resolved or closed ticket (not a merged duplicate), labelled with the type, category and
+From the desk: the examples the ticket types give in YAML (``ai.examples``, for the type only), every resolved or
+closed ticket (not a merged duplicate), labelled with the type, category and
 priority it ended with, and every ticket whose triage a person reviewed (accepted or overrode), labelled with what
 the person chose, even while it is still open: the overrides are the examples a model most needs to see. The most
 recent ``limit`` tickets are used, so that training time stays bounded as the desk grows and old habits fade.
@@ -33,9 +34,16 @@ def desk_examples(connection: sa.Connection, compiled: CompiledDesk, limit: int 
              .where(t.c.duplicate_of_id.is_(None),
                     sa.or_(t.c.status_category.in_(("resolved", "closed")), t.c.id.in_(reviewed)))
              .order_by(t.c.id.desc()).limit(limit))
-    return [Example(text_of(r.title, r.description), {"type": r.type, "category": r.category,
-                                                       "priority": r.priority})
-            for r in connection.execute(query)]
+    history = [Example(text_of(r.title, r.description), {"type": r.type, "category": r.category,
+                                                          "priority": r.priority})
+               for r in connection.execute(query)]
+    return history + yaml_examples(compiled)
+
+
+def yaml_examples(compiled: CompiledDesk) -> list[Example]:
+    """The example requests a builder wrote into a type's ``ai.examples``: labelled with the type only, they
+    teach the type head what the desk's history may not show yet."""
+    return [Example(text_of(text, ""), {"type": t.name}) for t in compiled.definitions.types for text in t.ai_examples]
 
 
 def csv_examples(path: Path, text_col: str, columns: dict[str, str]) -> list[Example]:

@@ -74,3 +74,13 @@ def test_training_from_a_csv_of_another_desk(desk: TriageDesk, database_url: str
 def _examples(desk: TriageDesk) -> list[Example]:
     with desk.engine.connect() as connection:
         return desk_examples(connection, desk.compiled)
+
+
+def test_the_types_own_examples_teach_the_type_head(desk: TriageDesk) -> None:
+    from runtime.ai.training import yaml_examples
+
+    examples = yaml_examples(desk.compiled)
+    assert [(e.text, e.labels) for e in examples] == [
+        ("My laptop shows a blue screen after the update\n", {"type": "it_support"}),
+        ("I cannot connect to the VPN from home\n", {"type": "it_support"})]
+    assert all(e in _examples(desk) for e in examples)
