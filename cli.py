@@ -169,12 +169,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from runtime.artifacts import migration_paths
     from runtime.db import migrations
+    from runtime.demo.bitext import seed_bitext
     from runtime.demo.seed import seed_demo
 
     compiled = compiled_desk(args)
     engine = engine_for(args, compiled)
     migrations.upgrade(migration_paths(compiled), engine)
     created = seed_demo(compiled, engine)
+    seed_bitext(compiled, engine)
     print(f"demo desk ready: {created} sample tickets added" if created else "demo desk ready")
     if args.no_serve:
         return 0
