@@ -80,15 +80,16 @@ def test_seeding_writes_articles_and_resolved_tickets_once(tmp_path: Path, datab
         replies = {r.ticket_id: r for r in connection.execute(sa.select(c).where(c.c.ticket_id.in_(
             [s.id for s in seeded])))}
     assert len(seeded) == len(replies) == 5
-    rows = {r.instruction: r for r in bitext.read_rows(sample)}
+    by_request = {r.instruction: r for r in bitext.read_rows(sample)}
     for ticket in seeded:
         assert ticket.status == "resolved"
         reply = replies[ticket.id]
         assert reply.public
         assert reply.author_agent_id is not None
-        assert reply.body == bitext.readable(rows[ticket.description].response)
-    assert {(s.type, s.category, s.priority) for s in seeded if rows[s.description].intent == "recover_password"} \
-        == {("it_support", "access", "P1")}
+        assert reply.body == bitext.readable(by_request[ticket.description].response)
+    passwords = {(s.type, s.category, s.priority) for s in seeded
+                 if by_request[s.description].intent == "recover_password"}
+    assert passwords == {("it_support", "access", "P1")}
     events = desk.compiled.table("ticket_events")
     assert _count(desk, "ticket_events", events.c.action == "transition:resolve",
                   events.c.ticket_id.in_([s.id for s in seeded])) > 0
