@@ -3,13 +3,13 @@
 Retrieval: the ticket's keywords find candidates through the full-text index (any word, on SQLite FTS5 or
 PostgreSQL), the candidates are ranked by the same word-profile similarity intake uses for near duplicates, and
 each keeps the last public reply an agent wrote on it: the solution. Only tickets the asking agent may see are
-used, so a suggestion never carries text from a ticket they could not open.
+used, so a suggestion never carries text from a ticket they could not open. Published knowledge-base articles found
+by the retrieval index join them, scored the same way, so that the best answer leads whichever kind it is.
 
 The ``local`` provider fills a Jinja2 template (the desk's ``ai.reply_template`` or the built-in one) with the best
 source's solution; the ``llm`` provider writes a draft from all sources and says which it used (citations naming
 no given source are dropped). Either way the draft passes the outbound check before an agent sees it, and the
 suggestion is recorded in ``ai_decisions`` (kind ``reply``) so that sending it, edited or not, is its feedback.
-Knowledge-base articles join the sources when the knowledge base exists.
 """
 
 from __future__ import annotations
@@ -44,19 +44,20 @@ BUILT_IN = Path(__file__).parent / "prompts"
 
 @dataclass(frozen=True)
 class Source:
-    ticket_id: int
-    number: str
+    ticket_id: int  # the ticket's id, or the article's for an article
+    number: str  # the ticket's number, or KB-<id> for an article
     title: str
     problem: str
     solution: str
     score: float
+    kind: str = "ticket"  # ticket | article
 
     @property
     def id(self) -> str:
         return self.number
 
     def citation(self) -> dict[str, Any]:
-        return {"kind": "ticket", "id": self.ticket_id, "number": self.number, "title": self.title,
+        return {"kind": self.kind, "id": self.ticket_id, "number": self.number, "title": self.title,
                 "score": round(self.score, 3)}
 
 
@@ -102,6 +103,7 @@ class Replies:
         self.engine = engine
         self.tickets, self.comments = compiled.table("tickets"), compiled.table("comments")
         self.contacts, self.decisions = compiled.table("contacts"), compiled.table("ai_decisions")
+        self.articles = compiled.table("kb_articles")
 
     def sources(self, connection: sa.Connection, actor: Actor, ticket: dict[str, Any]) -> list[Source]:
         title, description = str(ticket.get("title") or ""), str(ticket.get("description") or "")
@@ -120,8 +122,27 @@ class Replies:
                         key=lambda pair: (-pair[0], -pair[1].id))
         ranked = [(score, r) for score, r in ranked if score >= MIN_SCORE]
         solutions = self._solutions(connection, [r.id for _, r in ranked])
-        return [Source(r.id, r.number, r.title or "", r.description or "", solutions[r.id], score)
-                for score, r in ranked if r.id in solutions][:SOURCES]
+        sources = [Source(r.id, r.number, r.title or "", r.description or "", solutions[r.id], score)
+                   for score, r in ranked if r.id in solutions]
+        sources += self._articles(connection, f"{title}\n{description}", ticket.get("language"), mine)
+        return sorted(sources, key=lambda s: -s.score)[:SOURCES]
+
+    def _articles(self, connection: sa.Connection, text: str, language: str | None,
+                  mine: dict[str, float]) -> list[Source]:
+        """Published articles that answer the same question, scored like tickets (word-profile similarity of
+        their title and problem), so that the two kinds rank together."""
+        from runtime.kb.index import index_for
+
+        hits = index_for(self.compiled, self.engine).search(text, language=language, k=SOURCES,
+                                                             statuses=("published",))
+        if not hits:
+            return []
+        a = self.articles
+        rows = connection.execute(sa.select(a.c.id, a.c.title, a.c.problem, a.c.solution).where(
+            a.c.id.in_([h.article_id for h in hits])))
+        scored = [Source(r.id, f"KB-{r.id}", r.title, r.problem, r.solution,
+                         similarity(mine, profile(r.title, r.problem)), "article") for r in rows]
+        return [s for s in scored if s.score >= MIN_SCORE]
 
     def _solutions(self, connection: sa.Connection, ticket_ids: list[int]) -> dict[int, str]:
         """The last public reply an agent wrote on each ticket."""
@@ -148,7 +169,8 @@ class Replies:
         language = ticket.get("language") or self.compiled.definitions.project.default_language
         body = _template(self.compiled).render(
             ticket=ticket, requester_name=requester, agent_name=actor.name, language=language,
-            source={"number": best.number, "title": best.title, "solution": best.solution} if best else None,
+            source={"number": best.number, "title": best.title, "solution": best.solution, "kind": best.kind}
+            if best else None,
             sources=sources).strip()
         return Suggestion(body, tuple(sources), (best,) if best else (), "local", "tessera-template",
                           check_reply(body), (time.perf_counter() - start) * 1000)

@@ -122,8 +122,8 @@ def add_operations(md: sa.MetaData) -> None:
              sa.Column("edited_at", TS, nullable=False), sa.Column("note", sa.Text()),
              sa.UniqueConstraint("article_id", "version"))
     # The tickets an article was written from (capture) or that it solved.
-    sa.Table("kb_article_sources", md, sa.Column("article_id", Id(), sa.ForeignKey("kb_articles.id",
-                                                                                   ondelete="CASCADE"), primary_key=True),
+    sa.Table("kb_article_sources", md,
+             sa.Column("article_id", Id(), sa.ForeignKey("kb_articles.id", ondelete="CASCADE"), primary_key=True),
              sa.Column("ticket_id", Id(), sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
              sa.Column("kind", sa.String(16), nullable=False), sa.Column("created_at", TS, nullable=False),
              sa.Index(None, "ticket_id"))

@@ -32,5 +32,9 @@ class Outbox:
             connection.execute(sa.insert(self.jobs), [{"kind": kind, "payload": payload, "run_at": now, "attempts": 0}
                                                       for kind, payload in jobs])
 
+    def queue(self, connection: sa.Connection, kind: str, payload: dict[str, Any], now: dt.datetime) -> None:
+        """A job of any kind for the worker, due now."""
+        self._queue(connection, kind, payload, now)
+
     def _queue(self, connection: sa.Connection, kind: str, payload: dict[str, Any], now: dt.datetime) -> None:
         connection.execute(sa.insert(self.jobs).values(kind=kind, payload=payload, run_at=now, attempts=0))

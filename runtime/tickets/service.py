@@ -17,6 +17,8 @@ from runtime.ai.outbound import check_reply
 from runtime.ai.triage_jobs import TriageQueue
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
+from runtime.kb.capture import KIND as CAPTURE
+from runtime.notify.outbox import Outbox
 from runtime.notify.replies import ReplyMail
 from runtime.sla.timers import clocks_for
 from runtime.tickets import audit
@@ -73,6 +75,8 @@ class TicketService:
         self._assignment = assigner_for(compiled)
         self._triage = TriageQueue(compiled)
         self._feedback = feedback_for(compiled)
+        self._capture = compiled.definitions.project.kb.capture
+        self._outbox = Outbox(compiled)
         self._reply_mail = ReplyMail(compiled)
         # Built once and executed with parameters: building ``insert(...).values(**row)`` per call costs more
         # than running it.
@@ -263,7 +267,11 @@ class TicketService:
         changes |= {"status": target, "status_category": category, **self._stamps(current, category)}
         if target != current["status"]:
             changes["status_changed_at"] = _now()
-        return self._write(connection, actor, current, version, changes, channel, f"transition:{name}")
+        after = self._write(connection, actor, current, version, changes, channel, f"transition:{name}")
+        if category == "resolved" and current["status_category"] != "resolved" and self._capture:
+            # What solved it may help the next requester: the worker proposes a draft article from it.
+            self._outbox.queue(connection, CAPTURE, {"ticket_id": current["id"]}, _now())
+        return after
 
     @staticmethod
     def _stamps(current: dict[str, Any], category: str) -> dict[str, Any]:

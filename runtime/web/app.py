@@ -26,6 +26,7 @@ from runtime.web.ai_api import ai_handlers
 from runtime.web.definitions import type_view
 from runtime.web.forms_api import form_handlers
 from runtime.web.intake_messages_api import intake_message_handlers
+from runtime.web.kb_api import kb_handlers
 from runtime.web.people_api import people_handlers
 from runtime.web.problems import HANDLERS, problem_responses
 from runtime.web.relations_api import relation_handlers
@@ -132,7 +133,8 @@ def create_app(compiled: CompiledDesk, engine: sa.Engine, *, check_database: boo
                         *form_handlers(compiled, engine),
                         *documented([*ticket_handlers(compiled, engine), *relation_handlers(compiled, engine),
                                      *people_handlers(compiled, engine), *sla_handlers(compiled, engine),
-                                     *intake_message_handlers(compiled, engine), *ai_handlers(compiled, engine)])],
+                                     *intake_message_handlers(compiled, engine), *ai_handlers(compiled, engine),
+                                     *kb_handlers(compiled, engine)])],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         exception_handlers=HANDLERS,
         openapi_config=openapi_config(compiled),

@@ -20,6 +20,8 @@ from runtime.artifacts import migration_paths
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
 from runtime.db.guard import ensure_current
+from runtime.kb.capture import KIND as CAPTURE
+from runtime.kb.capture import prepare_capture, run_capture
 from runtime.notify.email import MailNotConfigured, send_email
 from runtime.notify.outbox import EMAIL, WEBHOOK
 from runtime.notify.webhook import post_webhook
@@ -30,7 +32,12 @@ from runtime.worker.intake_duty import IntakeDuty
 
 log = logging.getLogger("tessera.worker")
 Handler = Callable[[CompiledDesk, sa.Connection, dict[str, Any]], None]
-HANDLERS: dict[str, Handler] = {EMAIL: send_email, WEBHOOK: post_webhook}
+HANDLERS: dict[str, Handler] = {EMAIL: send_email, WEBHOOK: post_webhook, CAPTURE: run_capture}
+# Kinds whose slow part (a model's answer, say) runs first, with no transaction open; its result is the payload
+# the handler then gets in the job's transaction.
+Prepare = Callable[[CompiledDesk, sa.Engine, dict[str, Any]], dict[str, Any]]
+PREPARE: dict[str, Prepare] = {CAPTURE: prepare_capture}
+CLAIM_FOR = dt.timedelta(minutes=10)
 RETRY_DELAY = dt.timedelta(minutes=1)
 MAX_ATTEMPTS = 5
 
@@ -67,11 +74,28 @@ class Worker:
                 job = self._claim(connection, now)
                 if job is None:
                     return count
-                self._run(connection, job, now)
+                if job.kind not in PREPARE:
+                    self._run(connection, job, now)
+                else:
+                    # Claimed for a while, so that the slow first stage runs with no transaction open.
+                    connection.execute(sa.update(self.jobs).where(self.jobs.c.id == job.id).values(
+                        locked_until=now + CLAIM_FOR))
+            if job.kind in PREPARE:
+                self._prepared(job, now)
             count += 1
         return count
 
-    def _run(self, connection: sa.Connection, job: sa.Row[Any], now: dt.datetime) -> None:
+    def _prepared(self, job: sa.Row[Any], now: dt.datetime) -> None:
+        payload: dict[str, Any] | Exception
+        try:
+            payload = PREPARE[job.kind](self.compiled, self.engine, dict(job.payload))
+        except Exception as exc:  # recorded on the job by _run, as a handler's failure would be
+            payload = exc
+        with write_transaction(self.engine) as connection:
+            self._run(connection, job, now, payload)
+
+    def _run(self, connection: sa.Connection, job: sa.Row[Any], now: dt.datetime,
+             prepared: dict[str, Any] | Exception | None = None) -> None:
         handler = HANDLERS.get(job.kind)
         update = sa.update(self.jobs).where(self.jobs.c.id == job.id)
         if handler is None:
@@ -80,8 +104,10 @@ class Worker:
             log.error("job %s: no handler for kind %s", job.id, job.kind)
             return
         try:
+            if isinstance(prepared, Exception):
+                raise prepared
             with connection.begin_nested():
-                handler(self.compiled, connection, dict(job.payload))
+                handler(self.compiled, connection, dict(job.payload) if prepared is None else prepared)
         except Exception as exc:
             attempts = job.attempts + 1
             values: dict[str, Any] = {"attempts": attempts, "last_error": f"{type(exc).__name__}: {exc}"}
@@ -94,7 +120,7 @@ class Worker:
             else:
                 log.exception("job %s (%s) failed", job.id, job.kind)
             return
-        connection.execute(update.values(done_at=now, attempts=job.attempts + 1, last_error=None))
+        connection.execute(update.values(done_at=now, attempts=job.attempts + 1, last_error=None, locked_until=None))
 
     def run(self, *, once: bool = False) -> None:
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
