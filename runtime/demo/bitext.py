@@ -285,8 +285,10 @@ def seed_articles(compiled: CompiledDesk, engine: sa.Engine, writing: dict[str, 
 
 
 def _history(writing: dict[str, list[Row]], count: int) -> list[Row]:
-    """``count`` writing rows, taken in turn from each intent so that every intent has a few."""
-    queues = [sorted(rows, key=lambda r: (_rank(r.instruction), r.number)) for _, rows in sorted(writing.items())]
+    """``count`` writing rows, taken in turn from each intent so that every intent has a few; a request the
+    sample repeats is taken once (twin tickets would crowd each other's similar-ticket list)."""
+    queues = [list({_key(r.instruction): r for r in sorted(rows, key=lambda r: (_rank(r.instruction), -r.number))
+                    }.values()) for _, rows in sorted(writing.items())]
     chosen: list[Row] = []
     for depth in range(max((len(q) for q in queues), default=0)):
         chosen += [q[depth] for q in queues if depth < len(q)]
