@@ -1,9 +1,10 @@
 """BM25 over an immutable snapshot of term postings: what a search reads while the index changes beside it.
 
-Postings are kept per term in compressed-column form (the slots of a term ascending, with their weighted term
-frequencies), so a query touches only the postings of its own terms. Document frequency, corpus size and mean
-length are taken from live rows at query time: replaced and deleted rows stay in the postings, masked as dead,
-until the corpus is compacted, and they must not count.
+Postings are kept per term in compressed-column form (the slots of a term ascending), so a query touches only the
+postings of its own terms. Each posting carries its term frequency and its BM25 term weight, worked out when the
+postings are built, so that a query only gathers and adds. As in Lucene, replaced and deleted rows still count in
+document frequencies, corpus size and mean length until the corpus is compacted (at most a quarter of the rows):
+their hits are masked, and the statistics drift a little instead of costing a pass over each posting list.
 """
 
 from __future__ import annotations
@@ -29,20 +30,25 @@ class Postings:
 
     start: npt.NDArray[np.int64]
     slots: Slots
-    weights: Floats
+    frequencies: Floats  # weighted term frequency: a title word counts more
+    weights: Floats  # BM25's saturated, length-normalised frequency, (k1 + 1)·tf / (tf + k1·(1 − b + b·len/mean))
 
     @classmethod
-    def build(cls, slots: Slots, terms: Slots, weights: Floats, vocabulary: int) -> Postings:
+    def build(cls, slots: Slots, terms: Slots, frequencies: Floats, vocabulary: int, lengths: Floats,
+              mean_length: float) -> Postings:
         if not len(slots):
             return cls.empty()
-        matrix = sp.csc_matrix((weights, (slots, terms)), shape=(int(slots.max()) + 1, vocabulary))
+        matrix = sp.csc_matrix((frequencies, (slots, terms)), shape=(int(slots.max()) + 1, vocabulary))
         matrix.sum_duplicates()
         matrix.sort_indices()
-        return cls(matrix.indptr.astype(np.int64), matrix.indices.astype(np.int32), matrix.data.astype(np.float32))
+        indices = matrix.indices.astype(np.int32)
+        tf = matrix.data.astype(np.float32)
+        norm = np.float32(K1 * (1 - B)) + np.float32(K1 * B / max(mean_length, 1e-9)) * lengths[indices]
+        return cls(matrix.indptr.astype(np.int64), indices, tf, (tf * np.float32(K1 + 1) / (tf + norm)))
 
     @classmethod
     def empty(cls) -> Postings:
-        return cls(np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32))
+        return cls(np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0, np.float32))
 
     @property
     def size(self) -> int:
@@ -55,22 +61,19 @@ class Postings:
         return self.slots[begin:end], self.weights[begin:end]
 
     def triples(self) -> tuple[Slots, Slots, Floats]:
-        """(slot, term, weight) of every posting, to rebuild from."""
+        """(slot, term, frequency) of every posting, to rebuild from."""
         terms = np.repeat(np.arange(len(self.start) - 1, dtype=np.int32), np.diff(self.start))
-        return self.slots, terms, self.weights
+        return self.slots, terms, self.frequencies
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The searchable state at one moment; never changed once published (``lengths`` only grows past ``size``)."""
+    """The searchable state at one moment; never changed once published."""
 
     size: int
     main: Postings
     delta: Postings  # rows added since ``main`` was built, slot numbers absolute
-    lengths: Floats  # weighted length of each slot
     live: Mask  # exactly ``size`` long
-    live_count: int
-    live_length: float
 
     def postings(self, term: int) -> tuple[Slots, Floats]:
         slots, weights = self.main.of(term)
@@ -88,21 +91,14 @@ class Snapshot:
         """BM25 of every slot for the (distinct) terms, dead rows 0, and each term's idf."""
         scores = np.zeros(self.size, dtype=np.float32)
         idfs = np.zeros(len(terms), dtype=np.float32)
-        if not self.live_count:
-            return scores, idfs
-        mean_length = self.live_length / self.live_count
         for position, term in enumerate(terms):
             slots, weights = self.postings(term)
-            if not len(slots):
-                continue
-            alive = self.live[slots]
-            df = int(np.count_nonzero(alive))
+            df = len(slots)
             if not df:
                 continue
-            idf = np.float32(np.log1p((self.live_count - df + 0.5) / (df + 0.5)))
+            idf = np.float32(np.log1p((self.size - df + 0.5) / (df + 0.5)))
             idfs[position] = idf
-            norm = np.float32(K1 * (1 - B)) + np.float32(K1 * B / mean_length) * self.lengths[slots]
-            scores[slots] += idf * weights * np.float32(K1 + 1) / (weights + norm)
+            scores[slots] += idf * weights
         scores *= self.live
         return scores, idfs
 

@@ -9,7 +9,6 @@ which read only the rows that existed when they were published, so appending nev
 from __future__ import annotations
 
 from array import array
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from runtime.kb.bm25 import Postings, Snapshot
-from runtime.kb.text import plain, terms
+from runtime.kb.text import term_counts, without_links
 
 # A title or keyword says what an article is about more surely than a sentence of its body does.
 TITLE_WEIGHT = 3.0
@@ -100,34 +99,34 @@ class Corpus:
         self._main_size = 0
         self._delta = (array("i"), array("i"), array("f"))
         self.live_count = 0
-        self._live_length = 0.0
+        self._total_length = 0.0  # of every row, dead ones too (see bm25)
 
     def _code(self, value: str) -> int:
         return self.codes.setdefault(value, len(self.codes))
 
-    def _term_weights(self, article: Article) -> Counter[int]:
-        counts: Counter[int] = Counter()
+    def _term_weights(self, article: Article) -> tuple[list[int], list[float]]:
+        """Term ids and weighted frequencies; the body's counts are the base, the few title and keyword terms are
+        added to them (one pass over the body's terms: this is the indexing loop)."""
+        weights: dict[str, float] = term_counts(f"{article.problem}\n{without_links(article.solution)}")  # type: ignore[assignment]
+        for text, weight in ((article.title, TITLE_WEIGHT), (" ".join(article.keywords), KEYWORD_WEIGHT)):
+            for term, count in term_counts(text).items():
+                weights[term] = weights.get(term, 0.0) + weight * count
         vocabulary = self.vocabulary
-        fields = [(article.title, TITLE_WEIGHT), (" ".join(article.keywords), KEYWORD_WEIGHT),
-                  (article.problem, 1.0), (plain(article.solution), 1.0)]
-        for text, weight in fields:
-            for term in terms(text):
-                counts[vocabulary.setdefault(term, len(vocabulary))] += weight  # type: ignore[assignment]
-        return counts
+        ids = [vocabulary[t] if t in vocabulary else vocabulary.setdefault(t, len(vocabulary)) for t in weights]
+        return ids, list(weights.values())
 
     def remove(self, article_id: int) -> None:
         slot = self.slot_of.pop(article_id, None)
         if slot is not None:
             self._live.data[slot] = False
             self.live_count -= 1
-            self._live_length -= float(self._lengths.data[slot])
 
     def add(self, article: Article, vector: npt.NDArray[np.float32] | None = None) -> None:
         """Index the article, replacing the row it had."""
         self.remove(article.article_id)
-        counts = self._term_weights(article)
+        ids, frequencies = self._term_weights(article)
         slot = self.size
-        length = float(sum(counts.values()))
+        length = float(sum(frequencies))
         for column, value in ((self._article_ids, article.article_id), (self._groups, article.group),
                               (self._languages, self._code(article.language)),
                               (self._statuses, self._code(article.status)),
@@ -137,25 +136,31 @@ class Corpus:
         if self._vectors is not None and vector is not None:
             self._vectors.put(slot, vector)
         slots, term_ids, weights = self._delta
-        slots.extend([slot] * len(counts))
-        term_ids.extend(counts.keys())
-        weights.extend(counts.values())
+        slots.extend([slot] * len(ids))
+        term_ids.extend(ids)
+        weights.extend(frequencies)
         self.slot_of[article.article_id] = slot
         self.size += 1
         self.live_count += 1
-        self._live_length += length
+        self._total_length += length
 
     def _delta_postings(self) -> Postings:
         # Copies: an array.array cannot grow while numpy still looks into its buffer.
         slots, term_ids = (np.frombuffer(a, dtype=np.int32).copy() for a in self._delta[:2])
         weights = np.frombuffer(self._delta[2], dtype=np.float32).copy()
-        return Postings.build(slots, term_ids, weights, len(self.vocabulary))
+        return self._postings(slots, term_ids, weights)
+
+    def _postings(self, slots: npt.NDArray[np.int32], term_ids: npt.NDArray[np.int32],
+                  frequencies: npt.NDArray[np.float32]) -> Postings:
+        mean = self._total_length / self.size if self.size else 1.0
+        return Postings.build(slots, term_ids, frequencies, len(self.vocabulary), self._lengths.data, mean)
 
     def _merge(self) -> None:
+        # The main postings' weights are worked out again with today's mean length, which new rows have moved.
         delta = self._delta_postings()
         (slots, term_ids, weights), (more_slots, more_terms, more_weights) = self._main.triples(), delta.triples()
-        self._main = Postings.build(np.concatenate([slots, more_slots]), np.concatenate([term_ids, more_terms]),
-                                    np.concatenate([weights, more_weights]), len(self.vocabulary))
+        self._main = self._postings(np.concatenate([slots, more_slots]), np.concatenate([term_ids, more_terms]),
+                                    np.concatenate([weights, more_weights]))
         self._main_size = self.size
         self._delta = (array("i"), array("i"), array("f"))
 
@@ -165,12 +170,13 @@ class Corpus:
         renumber = (np.cumsum(live) - 1).astype(np.int32)
         slots, term_ids, weights = self._main.triples()
         keep = live[slots]
-        self._main = Postings.build(renumber[slots[keep]], term_ids[keep], weights[keep], len(self.vocabulary))
         columns = [self._article_ids, self._groups, self._languages, self._statuses, self._visibilities,
                    self._lengths, self._live]
         for column in [*columns, *([self._vectors] if self._vectors is not None else [])]:
             column.keep(live)
         self.size = self._main_size = int(live.sum())
+        self._total_length = float(self._lengths.data[: self.size].sum())
+        self._main = self._postings(renumber[slots[keep]], term_ids[keep], weights[keep])
         self.slot_of = {int(a): i for i, a in enumerate(self._article_ids.data[: self.size])}
 
     def publish(self) -> View:
@@ -181,8 +187,7 @@ class Corpus:
         elif self.size - self._main_size >= MERGE_ROWS:
             self._merge()
         n = self.size
-        bm25 = Snapshot(n, self._main, self._delta_postings(), self._lengths.data,
-                        self._live.data[:n].copy(), self.live_count, max(self._live_length, 0.0))
+        bm25 = Snapshot(n, self._main, self._delta_postings(), self._live.data[:n].copy())
         vectors = self._vectors.data[:n] if self._vectors is not None else None
         return View(bm25, self._article_ids.data[:n], self._groups.data[:n], self._languages.data[:n],
                     self._statuses.data[:n], self._visibilities.data[:n], vectors, self.vocabulary,

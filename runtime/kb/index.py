@@ -8,6 +8,7 @@ catch-up; it reads the last published view, which that catch-up is about to repl
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from runtime.compile.desk import CompiledDesk
 from runtime.kb import source
 from runtime.kb.corpus import Article, Corpus, View
-from runtime.kb.text import clip, passages, stem, terms, words
+from runtime.kb.text import clip, fold, passages, term, words
 
 # A hit in the reader's language comes first only when it scores at least this share of the best hit.
 GOOD_SHARE = 0.3
@@ -180,15 +181,19 @@ class KbIndex:
             return []
         with self.engine.connect() as connection:
             bodies = source.texts(connection, self.compiled, [int(view.article_ids[s]) for _, s in chosen])
-        term_idf = {stem(word): float(idf) for (word, _), idf in zip(query_terms, idfs, strict=True)}
+        # A passage is picked by words that begin with a query term: close enough to the index's stemming for
+        # choosing a sentence, and a few regex searches per passage cost far less than tokenising each one.
+        term_idf = [(stemmed, re.compile(r"\b" + re.escape(stemmed)), float(idf))
+                    for (word, _), idf in zip(query_terms, idfs, strict=True) for stemmed in [fold(term(word) or word)]]
         codes = {code: value for value, code in view.codes.items()}
+        matched_slots = np.array([m for m, _ in chosen], dtype=np.int32)
+        found = [view.bm25.contains(term_id, matched_slots) for _, term_id in query_terms]
         hits = []
-        for matched_slot, shown_slot in chosen:
+        for n, (matched_slot, shown_slot) in enumerate(chosen):
             article_id = int(view.article_ids[shown_slot])
             if article_id not in bodies:  # deleted since the view was published
                 continue
-            slot = np.array([matched_slot], dtype=np.int32)
-            matched = tuple(word for word, term_id in query_terms if view.bm25.contains(term_id, slot)[0])
+            matched = tuple(word for (word, _), has in zip(query_terms, found, strict=True) if has[n])
             hits.append(Hit(article_id, float(scores[matched_slot]), _passage(bodies[article_id], term_idf),
                             codes[int(view.languages[shown_slot])], matched))
         return hits
@@ -210,7 +215,7 @@ def _query_terms(view: View, query: str) -> list[tuple[str, int]]:
     """(word, term id) of each distinct known term of the query, at most MAX_QUERY_TERMS, the rarest kept."""
     found: dict[int, str] = {}
     for word in words(query):
-        term_id = view.vocabulary.get(stem(word))
+        term_id = view.vocabulary.get(term(word) or "")
         if term_id is not None and term_id not in found:
             found[term_id] = word
     pairs = [(word, term_id) for term_id, word in found.items()]
@@ -281,11 +286,13 @@ def _choose(view: View, scores: npt.NDArray[np.float32], allowed: npt.NDArray[np
     return chosen
 
 
-def _passage(body: tuple[str, str, str], term_idf: dict[str, float]) -> str:
+def _passage(body: tuple[str, str, str], term_idf: list[tuple[str, re.Pattern[str], float]]) -> str:
     """The passage holding the most of the query's weight; the title when none holds any."""
     best, best_weight = "", -1.0
     for passage in passages(*body):
-        weight = sum(term_idf.get(term, 0.0) for term in set(terms(passage)))
+        folded = fold(passage)
+        # The substring test is the cheap filter; the pattern then asks for the start of a word.
+        weight = sum(idf for stemmed, pattern, idf in term_idf if stemmed in folded and pattern.search(folded))
         if weight > best_weight:
             best, best_weight = passage, weight
     return clip(best)

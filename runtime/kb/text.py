@@ -8,23 +8,28 @@ whichever language it is read as, and a query and an article always agree on its
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 
 from runtime.ai.signals import STOPWORDS
 
 PASSAGE_LIMIT = 300
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_WORD = re.compile(r"\w+", re.UNICODE)
 _FOLD = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 # Longest first, so that "ers" wins over "s"; checked once, after -ing/-ed, so that "ordered" and "orders" meet.
 _ENDINGS = ("ungen", "ern", "ers", "en", "er", "es", "em", "e", "s", "n")
 _NEVER_AFTER_S = ("ss", "us", "is")
 _MIN_STEM = 3
-_stems: dict[str, str] = {}
-_STEM_CACHE_LIMIT = 200_000
+# word -> its term, or None for a word that is no term; one dict lookup per word on the indexing path.
+_forms: dict[str, str | None] = {}
+_tokens: dict[str, tuple[str, ...]] = {}  # a piece of text between white space -> its terms
+_FORMS_LIMIT = 500_000
 
-# Markdown that would only clutter a passage: headings, emphasis, code fences, list bullets, link targets.
-_MARKDOWN = re.compile(r"^\s{0,3}(?:#{1,6}|[-*+]|\d+[.)])\s+|[*_`~]{1,3}|!?\[([^\]]*)\]\([^)]*\)", re.MULTILINE)
+# Markdown that would only clutter a passage: heading marks and list bullets, emphasis, link targets.
+_LINE_MARK = re.compile(r"^[ \t]*(?:#{1,6}|[-*+]|\d+[.)])[ \t]+", re.MULTILINE)
+_EMPHASIS = str.maketrans("", "", "*`")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _PARAGRAPH = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s)")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
@@ -57,29 +62,72 @@ def _stem(word: str) -> str:
 
 def stem(word: str) -> str:
     """The index form of one lowercase word."""
-    found = _stems.get(word)
-    if found is None:
-        found = _stem(word.translate(_FOLD))
-        if len(_stems) < _STEM_CACHE_LIMIT:  # a hostile stream of made-up words must not grow it without end
-            _stems[word] = found
-    return found
+    return _stem(word.translate(_FOLD))
+
+
+def _form(word: str) -> str | None:
+    if word in _forms:
+        return _forms[word]
+    form = None if len(word) < 2 or word in STOPWORDS or word.strip("_") != word else stem(word)
+    if len(_forms) < _FORMS_LIMIT:  # a hostile stream of made-up words must not grow it without end
+        _forms[word] = form
+    return form
 
 
 def words(text: str) -> Iterator[str]:
-    """The lowercase words of ``text`` that carry meaning (no stopwords, no single letters)."""
+    """The lowercase words of ``text`` that are terms, in order."""
     for word in _WORD.findall(text.lower()):
-        if len(word) > 1 and word not in STOPWORDS:
+        if _form(word) is not None:
             yield word
 
 
+def term(word: str) -> str | None:
+    """The term a lowercase word indexes as, None for a stopword or a single letter."""
+    return _form(word)
+
+
 def terms(text: str) -> list[str]:
-    """The index terms of ``text``, in order, repeats kept (they are term frequencies)."""
-    return [stem(word) for word in words(text)]
+    """The index terms of ``text``, in order, repeats kept."""
+    return [form for form in map(_form, _WORD.findall(text.lower())) if form is not None]
+
+
+def _token_terms(token: str) -> tuple[str, ...]:
+    found = tuple(form for form in map(_form, _WORD.findall(token)) if form is not None)
+    if len(_tokens) < _FORMS_LIMIT:
+        _tokens[token] = found
+    return found
+
+
+def term_counts(text: str) -> dict[str, int]:
+    """How often each term occurs in ``text``.
+
+    The same words as ``terms``, found faster: splitting at white space and counting the pieces runs in C, and each
+    distinct piece ("order," or "{{order") is then looked up once; the regex only sees pieces never met before.
+    """
+    counts: dict[str, int] = {}
+    tokens = _tokens
+    for token, n in Counter(text.lower().split()).items():
+        found = tokens[token] if token in tokens else _token_terms(token)
+        for form in found:
+            counts[form] = counts.get(form, 0) + n
+    return counts
+
+
+def fold(text: str) -> str:
+    """Lowercase with umlauts folded, as terms are."""
+    lower = text.lower()
+    # translate() with a table looks up every character in Python; most text has nothing to fold.
+    return lower.translate(_FOLD) if any(c in lower for c in "äöüß") else lower
+
+
+def without_links(markdown: str) -> str:
+    """Link targets dropped, link texts kept: a URL's pieces are no words of the article."""
+    return _LINK.sub(r"\1", markdown) if "](" in markdown else markdown
 
 
 def plain(markdown: str) -> str:
     """Markdown reduced to its words and punctuation, for passages."""
-    return _MARKDOWN.sub(lambda m: m.group(1) or "", markdown)
+    return _LINE_MARK.sub("", without_links(markdown)).translate(_EMPHASIS).replace("~~", "")
 
 
 def passages(title: str, problem: str, solution: str) -> list[str]:
