@@ -305,10 +305,9 @@ def _route(intent: str) -> tuple[str, str | None]:
 def seed_tickets(compiled: CompiledDesk, engine: sa.Engine, writing: dict[str, list[Row]], count: int) -> int:
     """Resolved tickets, each answered with its row's reply by the agent of its team; a row whose type, team or
     agent the desk lacks (or a desk without English-speaking contacts) is left out."""
-    service = TicketService(compiled, engine)
     # What these tickets solved is in the seeded articles already: capture would only propose a duplicate of
     # one for every ticket.
-    service._capture = False
+    service = TicketService(compiled, engine, capture=False)
     t, teams, contacts = service.tickets, compiled.table("teams"), compiled.table("contacts")
     handlers: dict[str, tuple[int, Actor]] = {}
     with engine.connect() as connection:

@@ -79,6 +79,17 @@ class KbArticles:
             raise ArticleNotFound(msg)
         return _plain(dict(row._mapping))
 
+    def in_language(self, actor: Actor, article_id: int, language: str) -> int:
+        """The id of the article's version in ``language`` that ``actor`` may read (published, for reading), or
+        ``article_id`` itself when there is none: readers get their own language where it exists."""
+        a = self.articles
+        with self.engine.connect() as connection:
+            group = group_of(self.load(connection, actor, article_id))
+            found = connection.execute(sa.select(a.c.id).where(
+                sa.or_(a.c.id == group, a.c.translation_of_id == group), a.c.language == language,
+                a.c.status == PUBLISHED, self.readable(actor)).order_by(a.c.id).limit(1)).scalar()
+        return int(found) if found is not None else article_id
+
     def get(self, actor: Actor, article_id: int, *, count_view: bool = False) -> dict[str, Any]:
         """The article with its translations and source tickets; ``count_view`` counts a reader's visit."""
         if count_view:

@@ -65,7 +65,9 @@ def _now() -> dt.datetime:
 
 
 class TicketService:
-    def __init__(self, compiled: CompiledDesk, engine: sa.Engine) -> None:
+    def __init__(self, compiled: CompiledDesk, engine: sa.Engine, *, capture: bool = True) -> None:
+        """``capture=False``: resolving a ticket proposes no article, whatever the desk says (for seeding a history
+        whose articles already exist)."""
         self.compiled = compiled
         self.engine = engine
         self.tickets = compiled.table("tickets")
@@ -75,7 +77,7 @@ class TicketService:
         self._assignment = assigner_for(compiled)
         self._triage = TriageQueue(compiled)
         self._feedback = feedback_for(compiled)
-        self._capture = compiled.definitions.project.kb.capture
+        self._capture = capture and compiled.definitions.project.kb.capture
         self._outbox = Outbox(compiled)
         self._reply_mail = ReplyMail(compiled)
         # Built once and executed with parameters: building ``insert(...).values(**row)`` per call costs more

@@ -126,9 +126,11 @@ def kb_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRouteHand
 
     @get("/api/v1/kb/articles/{article_id:int}", **common)
     @threaded
-    def kb_get(actor: Who, article_id: Id) -> Json:
-        """The article with its translations (and, for agents, the tickets it came from); a requester's read of a
-        published article counts as a view."""
+    def kb_get(actor: Who, article_id: Id, language: FromQuery[str | None] = None) -> Json:
+        """The article with its translations (and, for agents, the tickets it came from); with ``language``, its
+        published translation in that language when there is one. A requester's read counts as a view."""
+        if language:
+            article_id = articles.in_language(actor, article_id, language)
         return as_json(articles.get(actor, article_id, count_view=actor.kind == "contact"))
 
     @patch("/api/v1/kb/articles/{article_id:int}", **common)
@@ -192,9 +194,12 @@ def kb_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRouteHand
 
     @get("/api/v1/kb/public/articles/{article_id:int}", **public)
     @threaded
-    def kb_public_article(request: Request[Any, Any, Any], article_id: Id) -> Json:
-        """A published public article (counts a view)."""
+    def kb_public_article(request: Request[Any, Any, Any], article_id: Id,
+                          language: FromQuery[str | None] = None) -> Json:
+        """A published public article (counts a view); with ``language``, its translation when there is one."""
         throttle(request)
+        if language:
+            article_id = articles.in_language(_anonymous(), article_id, language)
         return as_json(articles.get(_anonymous(), article_id, count_view=True))
 
     @post("/api/v1/kb/public/articles/{article_id:int}/solved", status_code=200, **public)

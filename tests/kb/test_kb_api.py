@@ -129,6 +129,14 @@ def test_translations_by_hand_and_the_refusal_without_a_translator(api: Api) -> 
     assert made.json()["translation_of_id"] == article["id"]
     again = api.call("POST", path, "alex", json={"language": "de", "title": "t", "problem": "p", "solution": "s"})
     assert again.status_code == 409
+    # Readers get their language once the translation is published, the original until then.
+    reader = f"/api/v1/kb/public/articles/{article['id']}"
+    assert api.call("GET", reader, None, params={"language": "de"}).json()["id"] == article["id"]
+    api.call("POST", f"{ARTICLES}/{made.json()['id']}/publish", "alex", json={"version": 1})
+    german = api.call("GET", reader, None, params={"language": "de"}).json()
+    assert (german["id"], german["title"]) == (made.json()["id"], "Passwort zurücksetzen")
+    assert api.call("GET", f"{ARTICLES}/{article['id']}", "alex", params={"language": "de"}).json()["id"] == \
+        made.json()["id"]
 
 
 def test_the_public_routes_are_rate_limited(api: Api) -> None:
