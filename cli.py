@@ -177,6 +177,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     migrations.upgrade(migration_paths(compiled), engine)
     created = seed_demo(compiled, engine)
     seed_bitext(compiled, engine)
+    _train_demo_model(compiled, engine)
     print(f"demo desk ready: {created} sample tickets added" if created else "demo desk ready")
     if args.no_serve:
         return 0
@@ -193,6 +194,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"API token for the demo agent alex (valid one day):\n  {token}\n"
                   f"try: curl -H 'Authorization: Bearer {token}' {base}/api/v1/tickets")
     return cmd_serve(args)
+
+
+def _train_demo_model(compiled: CompiledDesk, engine: sa.Engine) -> None:
+    """The first start trains the triage model on the sample history, so that triage has something to go by."""
+    from pathlib import Path
+
+    from runtime.ai.local_model import cached
+    from runtime.ai.training import train_desk_model
+
+    if cached(Path(compiled.root) / compiled.definitions.project.ai.model_dir) is not None:
+        return
+    trained = train_desk_model(compiled, engine)
+    if trained is not None:
+        print(f"triage model trained on {trained[0]} tickets: "
+              + ", ".join(f"{r.head} ({len(r.labels)} values)" for r in trained[1] if not r.skipped))
 
 
 def current_engine(args: argparse.Namespace, compiled: CompiledDesk) -> sa.Engine:

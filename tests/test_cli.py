@@ -143,9 +143,15 @@ def test_migrate_refuses_definitions_without_a_migration(shipped: Path, tmp_path
 def test_demo_prepares_the_database_once(shipped: Path, tmp_path: Path) -> None:
     database = tmp_path / "demo.db"
     first = run(shipped, "demo", "--no-serve", database=database)
-    assert first.stdout == "demo desk ready: 8 sample tickets added\n", first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[0] == "Bitext sample (CDLA-Sharing-1.0): 27 published articles, 200 resolved tickets added", \
+        first.stderr
+    assert lines[1].startswith("triage model trained on 20")  # the history above, and the types' examples
+    assert "category (4 values)" in lines[1]
+    assert lines[2:] == ["demo desk ready: 8 sample tickets added"]
     second = run(shipped, "demo", "--no-serve", database=database)
-    assert second.stdout == "demo desk ready\n"
+    assert second.stdout.splitlines()[-1] == "demo desk ready"
+    assert "triage model trained" not in second.stdout  # kept from the first start
 
 
 def test_downgrade_to_an_unknown_revision_is_a_message_not_a_traceback(shipped: Path, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from runtime.ai.feedback import ACCEPTED, OVERRIDDEN
-from runtime.ai.local_model import Example
+from runtime.ai.local_model import Example, HeadReport, train
 from runtime.ai.triage import KIND
 from runtime.compile.desk import CompiledDesk
 
@@ -64,3 +64,16 @@ def csv_examples(path: Path, text_col: str, columns: dict[str, str]) -> list[Exa
                 labels = {head: (row[col] or "").strip() or None for head, col in columns.items()}
                 examples.append(Example(text, labels))
     return examples
+
+
+def train_desk_model(compiled: CompiledDesk, engine: sa.Engine, limit: int = LIMIT
+                     ) -> tuple[int, list[HeadReport]] | None:
+    """Train the desk's triage model from its history and save it where the provider reads it; None when the
+    history has nothing to learn yet. Returns the number of examples and a report per head."""
+    with engine.connect() as connection:
+        examples = desk_examples(connection, compiled, limit)
+    model, reports = train(examples, "desk")
+    if not model.heads:
+        return None
+    model.save(Path(compiled.root) / compiled.definitions.project.ai.model_dir)
+    return len(examples), reports
