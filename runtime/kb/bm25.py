@@ -88,7 +88,8 @@ class Snapshot:
         return len(self.main.of(term)[0]) + len(self.delta.of(term)[0])
 
     def scores(self, terms: Sequence[int]) -> tuple[Floats, Floats]:
-        """BM25 of every slot for the (distinct) terms, dead rows 0, and each term's idf."""
+        """BM25 of every slot for the (distinct) terms, and each term's idf; dead rows are left to the caller's
+        filter, which masks them with the rest."""
         scores = np.zeros(self.size, dtype=np.float32)
         idfs = np.zeros(len(terms), dtype=np.float32)
         for position, term in enumerate(terms):
@@ -99,7 +100,6 @@ class Snapshot:
             idf = np.float32(np.log1p((self.size - df + 0.5) / (df + 0.5)))
             idfs[position] = idf
             scores[slots] += idf * weights
-        scores *= self.live
         return scores, idfs
 
     def contains(self, term: int, slots: Slots) -> Mask:

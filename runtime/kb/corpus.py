@@ -9,7 +9,8 @@ which read only the rows that existed when they were published, so appending nev
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -73,6 +74,8 @@ class View:
     vectors: npt.NDArray[np.float32] | None
     vocabulary: dict[str, int]
     codes: dict[str, int]  # language, status and visibility values, each a small number
+    # Live rows of each (statuses, visibilities) asked for: a handful of combinations serve every search.
+    filters: dict[Hashable, npt.NDArray[np.bool_]] = field(default_factory=dict)
 
     @property
     def size(self) -> int:

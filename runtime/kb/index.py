@@ -33,6 +33,7 @@ PENDING_SECONDS = 120.0
 PENDING_LIMIT = 10_000
 PENDING_WINDOW = 1_000
 DENSE_WEIGHT = 0.5
+FILTERS_KEPT = 16
 DENSE_FLOOR = 0.25
 
 
@@ -172,10 +173,10 @@ class KbIndex:
             return []
         term_ids = [term_id for _, term_id in query_terms]
         scores, idfs = view.bm25.scores(term_ids)
-        if self._encoder is not None and view.vectors is not None and any(True for _ in words(query)):
-            scores = self._hybrid(view, query, scores)
         allowed = _allowed(view, statuses, visibilities, exclude)
-        scores = np.where(allowed, scores, np.float32(0))
+        scores *= allowed
+        if self._encoder is not None and view.vectors is not None and any(True for _ in words(query)):
+            scores = self._hybrid(view, query, scores, allowed)
         chosen = _choose(view, scores, allowed, language, k)
         if not chosen:
             return []
@@ -198,7 +199,8 @@ class KbIndex:
                             codes[int(view.languages[shown_slot])], matched))
         return hits
 
-    def _hybrid(self, view: View, query: str, scores: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    def _hybrid(self, view: View, query: str, scores: npt.NDArray[np.float32], allowed: npt.NDArray[np.bool_]
+                ) -> npt.NDArray[np.float32]:
         from runtime.kb.dense import query_vector
 
         assert self._encoder is not None
@@ -207,7 +209,7 @@ class KbIndex:
         best = float(scores.max()) if len(scores) else 0.0
         lexical = scores / np.float32(best) if best > 0 else scores
         semantic = np.where(cosine >= DENSE_FLOOR, cosine, np.float32(0)) * np.float32(DENSE_WEIGHT)
-        combined: npt.NDArray[np.float32] = (lexical + semantic).astype(np.float32) * view.bm25.live
+        combined: npt.NDArray[np.float32] = (lexical + semantic).astype(np.float32) * allowed
         return combined
 
 
@@ -229,26 +231,33 @@ def _allowed(view: View, statuses: Collection[str], visibilities: Collection[str
     def among(column: npt.NDArray[np.int16], values: Collection[str]) -> npt.NDArray[np.bool_]:
         return np.isin(column, [view.codes[v] for v in values if v in view.codes])
 
-    allowed = view.bm25.live & among(view.statuses, statuses) & among(view.visibilities, visibilities)
+    key = (frozenset(statuses), frozenset(visibilities))
+    allowed = view.filters.get(key)
+    if allowed is None:
+        allowed = view.bm25.live & among(view.statuses, statuses) & among(view.visibilities, visibilities)
+        if len(view.filters) < FILTERS_KEPT:
+            view.filters[key] = allowed
     if exclude:
-        allowed &= ~np.isin(view.article_ids, np.fromiter(exclude, dtype=np.int64))
+        allowed = allowed & ~np.isin(view.article_ids, np.fromiter(exclude, dtype=np.int64))
     return allowed
 
 
 def _ranked(scores: npt.NDArray[np.float32], k: int) -> Iterator[int]:
     """Slots with a positive score, best first; sorts only as far as it is read."""
     positive = np.flatnonzero(scores > 0)
-    taken = 0
+    given: set[int] = set()
     want = 4 * k + 16
-    while taken < len(positive):
+    while len(given) < len(positive):
         if want >= len(positive):
-            rest = positive[np.argsort(-scores[positive], kind="stable")]
+            ordered = positive[np.argsort(-scores[positive], kind="stable")]
         else:
             top = positive[np.argpartition(-scores[positive], want)[:want]]
-            rest = top[np.lexsort((top, -scores[top]))]
-        for slot in rest[taken:]:
-            yield int(slot)
-        taken = len(rest)
+            ordered = top[np.lexsort((top, -scores[top]))]
+        # Ties at the cut can put different slots into a wider round: skip what was given, not a count of it.
+        for slot in ordered.tolist():
+            if slot not in given:
+                given.add(slot)
+                yield slot
         want *= 4
 
 

@@ -117,7 +117,7 @@ def fold(text: str) -> str:
     """Lowercase with umlauts folded, as terms are."""
     lower = text.lower()
     # translate() with a table looks up every character in Python; most text has nothing to fold.
-    return lower.translate(_FOLD) if any(c in lower for c in "äöüß") else lower
+    return lower if lower.isascii() else lower.translate(_FOLD)
 
 
 def without_links(markdown: str) -> str:
