@@ -81,6 +81,15 @@ class View:
     def size(self) -> int:
         return self.bm25.size
 
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the view's arrays (the vocabulary's strings not counted)."""
+        postings = [self.bm25.main, self.bm25.delta]
+        arrays: list[npt.NDArray[Any]] = [a for p in postings for a in (p.start, p.slots, p.frequencies, p.weights)]
+        arrays += [self.bm25.live, self.article_ids, self.groups, self.languages, self.statuses, self.visibilities]
+        arrays += [self.vectors] if self.vectors is not None else []
+        return sum(a.nbytes for a in arrays)
+
 
 class Corpus:
     """The writer's side: add and remove articles, then ``publish()`` a view. Not thread-safe: one writer."""

@@ -199,6 +199,14 @@ class KbIndex:
                             codes[int(view.languages[shown_slot])], matched))
         return hits
 
+    def stats(self) -> dict[str, int]:
+        """Size of the last published view: rows (dead ones too), terms, postings and bytes of its arrays."""
+        view = self._view
+        if view is None:
+            return {"rows": 0, "terms": 0, "postings": 0, "bytes": 0}
+        return {"rows": view.size, "terms": len(view.vocabulary),
+                "postings": view.bm25.main.size + view.bm25.delta.size, "bytes": view.nbytes}
+
     def _hybrid(self, view: View, query: str, scores: npt.NDArray[np.float32], allowed: npt.NDArray[np.bool_]
                 ) -> npt.NDArray[np.float32]:
         from runtime.kb.dense import query_vector
