@@ -20,7 +20,7 @@ label's weight), which is what a person reviewing an automatic decision can chec
 ``TextClassifier(embeddings="minilm")`` (the ``embeddings`` extra, ``runtime/ai/embeddings.py``) appends a MiniLM
 sentence vector, scaled by ``embedding_weight``, to the n-gram features of the same SVM, and adds a vote of the
 ``neighbours`` most similar training texts to the scores. It is more accurate on BANKING77 but runs a six-layer
-transformer per text, about fifty times the n-gram model's time (docs/performance.md). The saved file names the
+transformer per text, about seventy times the n-gram model's time (docs/performance.md). The saved file names the
 option and carries the training texts' vectors for the vote; loading it needs the extra.
 """
 
