@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,18 @@ def _missing(component: str, reason: str) -> None:
     if REQUIRE_ALL:
         pytest.fail(f"{message} (TESSERA_REQUIRE_ALL=1 forbids skipping)")
     pytest.skip(message)
+
+
+def require_modules(component: str, *modules: str) -> None:
+    """At a test module's top: skip it when ``modules`` are not installed (an optional extra), or fail under
+    TESSERA_REQUIRE_ALL=1, where the test command has installed every extra."""
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    if not missing:
+        return
+    message = f"{component} is not available: {', '.join(missing)} not installed"
+    if REQUIRE_ALL:
+        pytest.fail(f"{message} (TESSERA_REQUIRE_ALL=1 forbids skipping)", pytrace=False)
+    pytest.skip(message, allow_module_level=True)
 
 
 @contextmanager

