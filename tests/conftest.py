@@ -23,8 +23,8 @@ def _missing(component: str, reason: str) -> None:
 
 
 def require_modules(component: str, *modules: str) -> None:
-    """At a test module's top: skip it when ``modules`` are not installed (an optional extra), or fail under
-    TESSERA_REQUIRE_ALL=1, where the test command has installed every extra."""
+    """At a test module's top (or in a test): skip when ``modules`` are not installed (an optional extra), or fail
+    under TESSERA_REQUIRE_ALL=1, where the test command has installed every extra."""
     missing = [name for name in modules if importlib.util.find_spec(name) is None]
     if not missing:
         return

