@@ -193,7 +193,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
             base = f"http://{args.host or project.host}:{args.port or project.port}"
             print(f"API token for the demo agent alex (valid one day):\n  {token}\n"
                   f"try: curl -H 'Authorization: Bearer {token}' {base}/api/v1/tickets")
-    return cmd_serve(args)
+    # The desk's background work (triage of new tickets, SLA timers, capture, mail) runs beside the server, as a
+    # process of its own as in production, and stops with it.
+    import subprocess
+
+    worker = subprocess.Popen([sys.executable, str(HERE / "cli.py"), "--root", str(compiled.root),
+                               "--database-url", database_url(args, compiled), "worker"])
+    print(f"worker running (pid {worker.pid}): triage, SLA timers, knowledge capture, mail", flush=True)
+    try:
+        return cmd_serve(args)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
 
 
 def _train_demo_model(compiled: CompiledDesk, engine: sa.Engine) -> None:
