@@ -20,6 +20,8 @@ _FOLD = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 # Longest first, so that "ers" wins over "s"; checked once, after -ing/-ed, so that "ordered" and "orders" meet.
 _ENDINGS = ("ungen", "ern", "ers", "en", "er", "es", "em", "e", "s", "n")
 _NEVER_AFTER_S = ("ss", "us", "is")
+_DERIVATIONS = ("ments", "ment", "able", "ible")
+_MIN_DERIVED_STEM = 5
 _MIN_STEM = 3
 # word -> its term, or None for a word that is no term; one dict lookup per word on the indexing path.
 _forms: dict[str, str | None] = {}
@@ -48,13 +50,21 @@ def _stem(word: str) -> str:
         return word[:-3] + "y"
     if word.endswith("sses"):
         return word[:-2]
+    # After a suffix comes off, a final "s" belongs to the stem: "closing" and "closed" must meet "close" and
+    # "closes" at "clos", and "reimbursing" and "reimbursable" meet "reimburse" at "reimburs".
+    suffixed = False
     if word.endswith("ing") and len(word) - 3 >= _MIN_STEM:
-        word = _undouble(word[:-3])
+        word, suffixed = _undouble(word[:-3]), True
     elif word.endswith("ed") and len(word) - 2 >= _MIN_STEM:
-        word = _undouble(word[:-2])
+        word, suffixed = _undouble(word[:-2]), True
+    for ending in _DERIVATIONS:
+        # A longer stem is required here, so that "comment" or "table" stay whole.
+        if word.endswith(ending) and len(word) - len(ending) >= _MIN_DERIVED_STEM:
+            word, suffixed = word[: -len(ending)], True
+            break
     for ending in _ENDINGS:
         if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:
-            if ending == "s" and word.endswith(_NEVER_AFTER_S):
+            if ending == "s" and (suffixed or word.endswith(_NEVER_AFTER_S)):
                 return word
             return word[: -len(ending)]
     return word
