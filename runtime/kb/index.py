@@ -52,6 +52,7 @@ class KbIndex:
     def __init__(self, compiled: CompiledDesk, engine: sa.Engine, *, dense: bool = False) -> None:
         self.compiled = compiled
         self.engine = engine
+        self.dense = dense
         self._encoder = None
         if dense:
             from runtime.kb import dense as dense_vectors
@@ -319,8 +320,11 @@ _indexes: dict[tuple[str, str, bool], KbIndex] = {}
 _indexes_lock = threading.Lock()
 
 
-def index_for(compiled: CompiledDesk, engine: sa.Engine, *, dense: bool = False) -> KbIndex:
-    """The process's index for this desk and database, built on its first search."""
+def index_for(compiled: CompiledDesk, engine: sa.Engine, *, dense: bool | None = None) -> KbIndex:
+    """The process's index for this desk and database, built on its first search; ``dense`` as the desk's
+    ``kb.dense`` says unless given."""
+    if dense is None:
+        dense = compiled.definitions.project.kb.dense
     key = (str(compiled.root.resolve()), engine.url.render_as_string(hide_password=True), dense)
     with _indexes_lock:
         index = _indexes.get(key)

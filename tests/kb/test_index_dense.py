@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from runtime.ai import embeddings
-from runtime.kb.index import KbIndex
+from runtime.kb.index import KbIndex, index_for
 from tests.conftest import require_modules
 from tests.kb.index_fixtures import KbDesk, kb_desk
 
@@ -23,6 +23,15 @@ def test_dense_without_the_extra_names_it(desk: KbDesk, monkeypatch: pytest.Monk
     monkeypatch.setattr(embeddings, "available", lambda _name="minilm": False)
     with pytest.raises(embeddings.MissingExtraError, match=r"embeddings.*pip install"):
         KbIndex(desk.compiled, desk.engine, dense=True)
+
+
+def test_the_desks_kb_dense_setting_chooses_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = kb_desk(tmp_path / "plain", f"sqlite:///{tmp_path}/plain.db")
+    assert index_for(plain.compiled, plain.engine).dense is False
+    hybrid = kb_desk(tmp_path / "dense", f"sqlite:///{tmp_path}/dense.db", "kb: {dense: true}\n")
+    monkeypatch.setattr(embeddings, "available", lambda _name="minilm": False)
+    with pytest.raises(embeddings.MissingExtraError):
+        index_for(hybrid.compiled, hybrid.engine)  # the setting asks for the extra's vectors
 
 
 def test_dense_finds_a_paraphrase_that_shares_no_word(desk: KbDesk) -> None:
