@@ -9,7 +9,7 @@ well-behaved model never proposes such a value in the first place.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -66,9 +66,12 @@ def triage_answer(compiled: CompiledDesk, type_name: str) -> type[TriageBase]:
 
 
 def allowed(model: type[BaseModel], field: str) -> tuple[str, ...]:
-    """The values ``field`` of an answer model admits (its Literal's arguments), None excluded."""
-    schema = model.model_json_schema()
-    spec = schema["properties"][field]
-    options = spec.get("enum") or [o.get("const") for o in spec.get("anyOf", ()) if "const" in o] \
-        or [v for o in spec.get("anyOf", ()) for v in o.get("enum", ())]
-    return tuple(v for v in options if v is not None)
+    """The values ``field`` of an answer model admits (its Literal's arguments), None excluded: read off the
+    annotation, not the JSON schema, which triage would otherwise build for every ticket."""
+
+    def values(annotation: Any) -> list[str]:
+        if get_origin(annotation) is Literal:
+            return [str(a) for a in get_args(annotation) if a is not None]
+        return [v for arg in get_args(annotation) for v in values(arg)]
+
+    return tuple(values(model.model_fields[field].annotation))

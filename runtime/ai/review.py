@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from runtime.ai.feedback import ACCEPTED, DISMISSED, OVERRIDDEN, feedback_for, verdict
-from runtime.ai.triage import FIELDS, KIND, QUEUED, Triage
+from runtime.ai.triage import FIELDS, KIND, QUEUED, Triage, Updates
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
 from runtime.tickets.access import visible
@@ -96,7 +96,7 @@ class Reviews:
         return decision
 
     def review(self, actor: Actor, decision_id: int, said: str, values: Mapping[str, Any] | None, version: int | None,
-               channel: str, service: Any) -> dict[str, Any]:
+               channel: str, service: Updates) -> dict[str, Any]:
         """Accept a queued proposal (its changes are made as ``actor``), override it with ``values``, or dismiss it
         (nothing changes); returns the decision as it ends up."""
         _agents_only(actor)

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from runtime.ai.answers import allowed
 from runtime.ai.proposals import Proposal, TicketText
 from runtime.compile.desk import CompiledDesk
 from runtime.tickets.actors import SYSTEM, Actor
@@ -99,8 +100,7 @@ def decide(ticket: TicketText, proposal: Proposal, *, fields: Collection[str], a
 
 def has_categories(proposal: Proposal) -> bool:
     """Whether the ticket's type has categories to choose from (its answer model admits some)."""
-    schema = type(proposal.answer).model_json_schema()["properties"]["category"]
-    return any("enum" in option or "const" in option for option in schema.get("anyOf", [schema]))
+    return bool(allowed(type(proposal.answer), "category"))
 
 
 def explanation(proposal: Proposal, outcome: Outcome) -> str:
