@@ -7,17 +7,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the commands import their machinery when run, so that the CLI starts fast
-    import sqlalchemy as sa
-
-    from runtime.compile.desk import CompiledDesk
-
-LoadDesk = Callable[[argparse.Namespace], "CompiledDesk"]
-OpenDatabase = Callable[[argparse.Namespace, "CompiledDesk"], "sa.Engine"]
+from runtime.command_types import LoadDesk, OpenDatabase
 
 
 class _DryRun(Exception):  # not an error: it carries the plan out of the transaction it rolls back

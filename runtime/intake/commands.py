@@ -6,18 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the commands import their machinery when run, so that the CLI starts fast
-    import sqlalchemy as sa
+from runtime.command_types import LoadDesk, OpenDatabase
 
-    from runtime.compile.desk import CompiledDesk
-
-LoadDesk = Callable[[argparse.Namespace], "CompiledDesk"]
-OpenDatabase = Callable[[argparse.Namespace, "CompiledDesk"], "sa.Engine"]
 CHANNELS = ("email", "webhook", "form", "api")
 OUTCOME_ORDER = ("ticket", "comment", "duplicate", "ignored", "quarantined", "done before")
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024  # as mail.listener.max_size_mb's default, for a listener given by flags

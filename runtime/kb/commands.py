@@ -5,17 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
-if TYPE_CHECKING:  # the command imports its machinery when run, so that the CLI starts fast
-    import sqlalchemy as sa
+from runtime.command_types import LoadDesk, OpenDatabase
 
-    from runtime.compile.desk import CompiledDesk
-
-LoadDesk = Callable[[argparse.Namespace], "CompiledDesk"]
-OpenDatabase = Callable[[argparse.Namespace, "CompiledDesk"], "sa.Engine"]
 BAR_WIDTH = 30
 
 

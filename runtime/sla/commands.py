@@ -6,20 +6,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the commands import their machinery when run, so that the CLI starts fast
-    import sqlalchemy as sa
+from runtime.command_types import LoadDesk, OpenDatabase
 
-    from runtime.compile.desk import CompiledDesk
+if TYPE_CHECKING:  # the commands import their machinery when run, so that the CLI starts fast
     from runtime.sla.metrics import Tally
     from runtime.sla.replay import Comparison
 
-LoadDesk = Callable[[argparse.Namespace], "CompiledDesk"]
-OpenDatabase = Callable[[argparse.Namespace, "CompiledDesk"], "sa.Engine"]
 CHANGES_SHOWN = 20
 PROGRESS_FROM = 5_000  # tickets; smaller replays finish before a progress line would help
 PROGRESS_EVERY = 1_000
