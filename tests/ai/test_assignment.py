@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from runtime.ai.assignment import Candidate, assigner_for, choose
-from runtime.artifacts import migration_paths
-from runtime.compile.desk import load_compiled
-from runtime.db import migrations
-from runtime.db.engine import make_engine
-from runtime.demo.seed import seed_demo
 from runtime.tickets.actors import SYSTEM
 from runtime.tickets.service import TicketService
-from tests.desk_fixtures import SHIPPED, copy_shipped_desk
-from tests.tickets.service_fixtures import SeededDesk
+from tests.tickets.service_fixtures import SeededDesk, migrated_desk
 
 SUNDAY = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 MONDAY_MORNING = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)  # 10:00 in Berlin
@@ -75,13 +68,7 @@ assignment:
 @pytest.fixture
 def desk(tmp_path: Path, database_url: str) -> SeededDesk:
     """The shipped desk assigning automatically, its service desk staffed by test agents only."""
-    root = copy_shipped_desk(tmp_path / "desk")
-    (root / "tessera.yaml").write_text((root / "tessera.yaml").read_text() + AUTO)
-    shutil.copytree(SHIPPED / "generated", root / "generated")
-    compiled = load_compiled(root)
-    engine = make_engine(database_url, root)
-    migrations.upgrade(migration_paths(compiled), engine)
-    seed_demo(compiled, engine)
+    _, compiled, engine = migrated_desk(tmp_path, database_url, AUTO)
     seeded = SeededDesk(compiled, engine, TicketService(compiled, engine))
     team = seeded.id_of("teams", "name", "service_desk")
     agents, members = compiled.table("agents"), compiled.table("team_members")

@@ -118,3 +118,16 @@ def test_a_failing_endpoint_still_gets_the_agent_a_draft(desk: TriageDesk, chat_
     assert suggestion.fallback is not None
     assert "HTTP 500" in suggestion.fallback
     assert "We are looking into it" in suggestion.body
+
+
+def test_the_desks_own_reply_template_writes_local_drafts(tmp_path: Path, database_url: str) -> None:
+    from runtime.ai.replies import Replies
+
+    template = "Dear {{ requester_name or 'customer' }}, about {{ ticket.number }}: {{ source.solution if source " \
+               "else 'we are on it' }} ({{ agent_name }})"
+    desk = triage_desk(tmp_path, database_url, "ai: {reply_template: ai/reply.j2}\n", {"ai/reply.j2": template})
+    solved = desk.create("VPN disconnects every few minutes", "The VPN tunnel drops every few minutes.")
+    desk.resolve(solved["id"], "Install VPN client 5.2.")
+    ticket = desk.create("VPN keeps disconnecting", "My VPN tunnel disconnects every few minutes.")
+    _, suggestion = Replies(desk.compiled, desk.engine).suggest(desk.agent("alex"), ticket["id"])
+    assert suggestion.body == f"Dear customer, about {ticket['number']}: Install VPN client 5.2. (alex)"

@@ -3,7 +3,6 @@ these tests (short, plain requests of the kind a service desk gets every day).""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,14 +13,8 @@ from runtime.ai.local_model import train
 from runtime.ai.training import desk_examples
 from runtime.ai.triage import Triage, provider_for
 from runtime.ai.triage_jobs import TriageWorker
-from runtime.artifacts import migration_paths
-from runtime.compile.desk import load_compiled
-from runtime.db import migrations
-from runtime.db.engine import make_engine
-from runtime.demo.seed import seed_demo
 from runtime.tickets.service import TicketService
-from tests.desk_fixtures import SHIPPED, copy_shipped_desk
-from tests.tickets.service_fixtures import SeededDesk
+from tests.tickets.service_fixtures import SeededDesk, migrated_desk
 
 HISTORY: dict[str, list[str]] = {
     "network": ["VPN disconnects every few minutes", "wifi in the meeting room keeps dropping",
@@ -107,15 +100,9 @@ class TriageDesk(SeededDesk):
         model.save(self.root / self.compiled.definitions.project.ai.model_dir)
 
 
-def triage_desk(tmp: Path, database_url: str, settings: str = "") -> TriageDesk:
-    root = copy_shipped_desk(tmp / "desk")
-    if settings:
-        (root / "tessera.yaml").write_text((root / "tessera.yaml").read_text() + settings)
-    shutil.copytree(SHIPPED / "generated", root / "generated")
-    compiled = load_compiled(root)
-    engine = make_engine(database_url, root)
-    migrations.upgrade(migration_paths(compiled), engine)
-    seed_demo(compiled, engine)
+def triage_desk(tmp: Path, database_url: str, settings: str = "", files: dict[str, str] | None = None
+                ) -> TriageDesk:
+    root, compiled, engine = migrated_desk(tmp, database_url, settings, files=files)
     desk = TriageDesk(compiled, engine, TicketService(compiled, engine), root)
     desk.clear_triage_jobs()
     return desk

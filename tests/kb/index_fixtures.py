@@ -4,19 +4,15 @@ same transaction, as the article service does (the index must not depend on that
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from runtime.artifacts import migration_paths
-from runtime.compile.desk import CompiledDesk, load_compiled
-from runtime.db import migrations
-from runtime.db.engine import make_engine
+from runtime.compile.desk import CompiledDesk
 from runtime.kb.index import KbIndex
-from tests.desk_fixtures import SHIPPED, copy_shipped_desk
+from tests.tickets.service_fixtures import migrated_desk
 
 
 @dataclass
@@ -66,10 +62,6 @@ class KbDesk:
                 connection.execute(sa.delete(self.compiled.table(table)))
 
 
-def kb_desk(tmp: Path, database_url: str) -> KbDesk:
-    root = copy_shipped_desk(tmp / "desk")
-    shutil.copytree(SHIPPED / "generated", root / "generated")
-    compiled = load_compiled(root)
-    engine = make_engine(database_url, root)
-    migrations.upgrade(migration_paths(compiled), engine)
+def kb_desk(tmp: Path, database_url: str, settings: str = "") -> KbDesk:
+    _, compiled, engine = migrated_desk(tmp, database_url, settings, seed=False)
     return KbDesk(compiled, engine)

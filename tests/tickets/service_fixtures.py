@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,11 +43,26 @@ class SeededDesk:
             connection.exec_driver_sql(sql)
 
 
-def seeded_desk(tmp: Path, database_url: str) -> SeededDesk:
+def migrated_desk(tmp: Path, database_url: str, settings: str = "", *, seed: bool = True,
+                  files: Mapping[str, str] | None = None) -> tuple[Path, CompiledDesk, sa.Engine]:
+    """A copy of the shipped desk with ``settings`` appended to its tessera.yaml and ``files`` (path relative to
+    the desk → text) written beside it, migrated, and (``seed``) with the demo's sample data: (root, compiled
+    desk, engine)."""
     root = copy_shipped_desk(tmp / "desk")
+    for name, text in (files or {}).items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    if settings:
+        (root / "tessera.yaml").write_text((root / "tessera.yaml").read_text() + settings)
     shutil.copytree(SHIPPED / "generated", root / "generated")
     compiled = load_compiled(root)
     engine = make_engine(database_url, root)
     migrations.upgrade(migration_paths(compiled), engine)
-    seed_demo(compiled, engine)
+    if seed:
+        seed_demo(compiled, engine)
+    return root, compiled, engine
+
+
+def seeded_desk(tmp: Path, database_url: str) -> SeededDesk:
+    _, compiled, engine = migrated_desk(tmp, database_url)
     return SeededDesk(compiled, engine, TicketService(compiled, engine))
