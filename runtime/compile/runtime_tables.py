@@ -188,6 +188,15 @@ def add_operations(md: sa.MetaData) -> None:
              sa.Column("csrf_token", sa.String(64), nullable=False), sa.Column("created_at", TS, nullable=False),
              sa.Column("last_seen_at", TS, nullable=False), sa.Column("expires_at", TS, nullable=False),
              sa.Column("revoked_at", TS), sa.Column("user_agent", sa.String(300)))
+    # The pages: an agent's saved queue filters (the query string of the queue page, under a name of theirs) and
+    # the requester's rating of a resolution (one per ticket; a later rating replaces it).
+    sa.Table("saved_views", md, _id(), _fk("agent_id", "agents", nullable=False, ondelete="CASCADE", index=False),
+             sa.Column("name", sa.String(80), nullable=False), sa.Column("query", sa.String(2000), nullable=False),
+             sa.Column("created_at", TS, nullable=False), sa.UniqueConstraint("agent_id", "name"))
+    sa.Table("ticket_ratings", md,
+             sa.Column("ticket_id", Id(), sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+             _fk("contact_id", "contacts"), sa.Column("score", sa.Integer(), nullable=False),  # 1-5, checked by the portal
+             sa.Column("comment", sa.Text()), sa.Column("rated_at", TS, nullable=False, index=True))
     sa.Table("jobs", md, _id(), sa.Column("kind", sa.String(32), nullable=False),
              sa.Column("payload", Json(), nullable=False), sa.Column("run_at", TS, nullable=False),
              sa.Column("attempts", sa.Integer(), nullable=False), sa.Column("locked_until", TS),

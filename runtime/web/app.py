@@ -22,6 +22,7 @@ from runtime.artifacts import migration_paths
 from runtime.compile.desk import CompiledDesk
 from runtime.config.ir import label_for
 from runtime.db.guard import ensure_current
+from runtime.pages.routes import page_routes
 from runtime.web.ai_api import ai_handlers
 from runtime.web.definitions import type_view
 from runtime.web.forms_api import form_handlers
@@ -134,7 +135,8 @@ def create_app(compiled: CompiledDesk, engine: sa.Engine, *, check_database: boo
                         *documented([*ticket_handlers(compiled, engine), *relation_handlers(compiled, engine),
                                      *people_handlers(compiled, engine), *sla_handlers(compiled, engine),
                                      *intake_message_handlers(compiled, engine), *ai_handlers(compiled, engine),
-                                     *kb_handlers(compiled, engine)])],
+                                     *kb_handlers(compiled, engine)]),
+                        *page_routes(compiled, engine)],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         exception_handlers=HANDLERS,
         openapi_config=openapi_config(compiled),

@@ -79,6 +79,14 @@ class Credentials:
         msg = "send an API token as 'Authorization: Bearer <token>', or sign in at /api/v1/auth/login"
         raise NotAuthorizedException(msg, headers={"WWW-Authenticate": "Bearer"})
 
+    def browser(self, secret: str) -> tuple[Grant, Actor] | None:
+        """The grant and person of a session cookie, through the same cache as ``resolve``; None when the session
+        has ended (the pages then ask to sign in instead of answering 401)."""
+        try:
+            return self._cached("s:", secret, self._session)
+        except (NotAuthorizedException, PermissionDeniedException):
+            return None
+
     def forget(self, kind: str, secret: str) -> None:
         self._cache.pop(kind + hashlib.sha256(secret.encode()).hexdigest(), None)
 
