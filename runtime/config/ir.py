@@ -121,6 +121,14 @@ class Section:
 
 
 @dataclass(frozen=True)
+class CannedResponse:
+    name: str
+    label: Labels
+    body: Labels  # a Jinja2 template per language
+    src: Src
+
+
+@dataclass(frozen=True)
 class TicketType:
     name: str
     label: Labels
@@ -142,6 +150,10 @@ class TicketType:
     src: Src
     renamed_from: str | None = None
     merge_duplicates_above: float | None = None  # a near duplicate above this becomes a comment
+    canned_responses: tuple[CannedResponse, ...] = ()
+
+    def canned_response(self, name: str) -> CannedResponse | None:
+        return next((c for c in self.canned_responses if c.name == name), None)
 
     @property
     def table_name(self) -> str:

@@ -89,6 +89,11 @@ class Normalizer:
             ai_description=self.text(ai.description, src.at("ai", "description")),
             ai_skills=tuple(ai.skills), ai_keywords=tuple(ai.keywords), ai_examples=tuple(ai.examples),
             src=src, renamed_from=t.renamed_from, merge_duplicates_above=intake.merge_duplicates_above,
+            canned_responses=tuple(
+                ir.CannedResponse(name, self.text(c.label, src.at("canned_responses", name, "label")),
+                                  self.text(c.body, src.at("canned_responses", name, "body")),
+                                  src.at("canned_responses", name))
+                for name, c in t.canned_responses.items()),
         )
         return ticket_type, inline
 

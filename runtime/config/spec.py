@@ -170,6 +170,14 @@ class AiHintsSpec(Strict):
     examples: list[str] = Field(default_factory=list)
 
 
+class CannedResponseSpec(Strict):
+    """A reply an agent inserts into the composer: a Jinja2 template filled with the ticket's fields."""
+
+    label: LocalizedText
+    body: LocalizedText = Field(description="a Jinja2 template per language, e.g. 'Hello {{ ticket.requester_name "
+                                "}}, your ticket {{ ticket.number }} …'")
+
+
 class TicketTypeSpec(Strict):
     """``ticket_types/<type>.yaml``: one business ticket type and its extension table."""
 
@@ -184,6 +192,8 @@ class TicketTypeSpec(Strict):
     workflow: str | WorkflowSpec
     intake: IntakeSpec | None = None
     ai: AiHintsSpec | None = None
+    canned_responses: dict[str, CannedResponseSpec] = Field(
+        default_factory=dict, description="name → a reply agents insert into the composer, filled with the ticket")
     renamed_from: str | None = None
 
 

@@ -23,9 +23,10 @@ class Problem:
 def run_checks(desk: ir.Desk) -> list[Problem]:
     """Every rule family, all findings together (no check stops the others)."""
     from runtime.config.checks import ai, assignment, fields, i18n, intake, mail, names, sla, types, values, workflows
+    from runtime.config.checks import canned as canned_responses
 
     problems: list[Problem] = []
-    for family in (names, fields, types, workflows, values, sla, mail, intake, assignment, ai, i18n):
+    for family in (names, fields, types, workflows, values, sla, mail, intake, assignment, ai, canned_responses, i18n):
         found: Iterator[Problem] = family.check(desk)
         problems.extend(found)
     return problems
