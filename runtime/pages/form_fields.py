@@ -228,7 +228,7 @@ class TypeForm:
             "required": field.required and kind not in ("boolean", "attachment"), "error": error,
         }
         if kind in ("choice", "multichoice"):
-            options = tuple(Choice(o.value, self._option_label(field, o, t), o.value in selected)
+            options = tuple(Choice(o.value, self.option_label(field, o, t), o.value in selected)
                             for o in field.options)
             if kind == "multichoice":
                 return Widget(control="checkboxes", input_type="checkbox", attrs=(), options=options, multiple=True,
@@ -295,7 +295,7 @@ class TypeForm:
             return t("forms.hint_json")
         return ""
 
-    def _option_label(self, field: ir.Field, option: ir.Option, t: Translator) -> str:
+    def option_label(self, field: ir.Field, option: ir.Option, t: Translator) -> str:
         if field.name == "priority" and field.src.file == _CORE.file:
             return t(f"forms.priority_{option.value}")
         return ir.label_for(option.label, t.language, option.value.replace("_", " ").capitalize())
