@@ -89,8 +89,8 @@ def test_agents_choose_a_type_and_see_every_types_form(client: Client, desk: tup
         _labels_shown(page.text, form, "en")
     assert client.get("/tickets/new/no_such_type").status_code == 404
     # Relations to short tables are choices by name: the requester is picked, not typed as an id.
-    page = client.get("/tickets/new/it_support").text
-    assert re.search(r'<select id="f-requester_id"[^>]*>.*Maria Lopez', page, re.S)
+    form_page = client.get("/tickets/new/it_support").text
+    assert re.search(r'<select id="f-requester_id"[^>]*>.*Maria Lopez', form_page, re.S)
 
 
 def test_an_invalid_field_comes_back_beside_the_field_with_everything_kept(
