@@ -92,15 +92,14 @@ def tallies(connection: sa.Connection, timers: sa.Table, source: sa.FromClause,
     state = timers.c.state
     stopped, live = state == clocks.STOPPED, state.in_((clocks.RUNNING, clocks.PAUSED))
     noted = timers.c.breached_at.is_not(None)
-    overdue = sa.or_(noted, sa.and_(state == clocks.RUNNING, timers.c.due_at <= now),
-                     sa.and_(state == clocks.PAUSED, timers.c.elapsed_seconds >= timers.c.target_seconds))
+    late = overdue(timers, now)
 
     def count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
         return sa.func.sum(sa.case((condition, 1), else_=0))
 
     width = len(keys)
     counted = sa.select(*keys, timers.c.metric, count(stopped & ~noted), count(stopped & noted), count(live),
-                        count(live & overdue), count(state == clocks.CANCELLED),
+                        count(live & late), count(state == clocks.CANCELLED),
                         sa.func.avg(sa.case((stopped, timers.c.elapsed_seconds)))
                         ).select_from(source).where(*where).group_by(*keys, timers.c.metric)
     times: defaultdict[tuple[Any, ...], list[int]] = defaultdict(list)
@@ -116,6 +115,14 @@ def tallies(connection: sa.Connection, timers: sa.Table, source: sa.FromClause,
             int(met), int(breached), int(running), int(overdue_count), int(cancelled),
             _whole(mean), _whole(statistics.median(elapsed)) if elapsed else None)
     return found
+
+
+def overdue(timers: sa.Table, now: dt.datetime) -> sa.ColumnElement[bool]:
+    """A clock past its target at ``now``: its breach noted, or running past its due time, or paused with its
+    banked time at the target (whether or not the sweep has noted it yet)."""
+    state = timers.c.state
+    return sa.or_(timers.c.breached_at.is_not(None), sa.and_(state == clocks.RUNNING, timers.c.due_at <= now),
+                  sa.and_(state == clocks.PAUSED, timers.c.elapsed_seconds >= timers.c.target_seconds))
 
 
 def sla_metrics(connection: sa.Connection, compiled: CompiledDesk, actor: Actor, group_by: str,
