@@ -408,3 +408,20 @@ def test_the_similar_tickets_page_works_without_javascript(alex: tuple[Client, s
     page = client.get(f"/tickets/{IN_PROGRESS}/similar")
     assert page.status_code == 200
     assert "Similar to IT-000001" in page.text
+
+
+def test_a_file_chosen_in_the_edit_form_is_attached_and_linked_for_download(desk: Desk, alex: tuple[Client, str]
+                                                                             ) -> None:
+    client, _ = alex
+    ticket = desk.new_ticket("Error dialog on start")
+    form = _edit_form(client.get(f"/tickets/{ticket['id']}").text)
+    saved = client.post(f"/tickets/{ticket['id']}/fields", data=form, follow_redirects=False,
+                        files={"error_screenshot": ("dialog.png", b"\x89PNG\r\n\x1a\nnot really", "image/png")})
+    assert saved.status_code == 303, saved.text
+    stored = desk.ticket(ticket["id"])["error_screenshot"]
+    assert isinstance(stored, list)
+    assert len(stored) == 1
+    page = client.get(f"/tickets/{ticket['id']}").text
+    link = f'<a href="/api/v1/attachments/{stored[0]}" download>dialog.png</a>'
+    assert page.count(link) == 2  # beside its field and as a file in the timeline
+    assert client.get(f"/api/v1/attachments/{stored[0]}").content == b"\x89PNG\r\n\x1a\nnot really"
