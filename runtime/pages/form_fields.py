@@ -203,7 +203,9 @@ class TypeForm:
         """The form to render. ``values``: what the visitor sent (strings, kept exactly as typed) or the ticket's
         stored values; without them a new ticket's defaults. ``choices``: id and label of the records a relation
         field may point at (see ``form_choices``); without them the field takes an id."""
-        current = dict(values) if values is not None else defaults(self.fields, self.timezone)
+        # A new ticket's field sent empty gets its default (the service applies it), so the form shows it again.
+        current = defaults(self.fields, self.timezone) if self.status is None else {}
+        current |= values or {}
         errors = errors or {}
         sections = []
         for planned in self.plan:
@@ -319,10 +321,8 @@ def _input(field: ir.Field) -> tuple[str, tuple[tuple[str, str], ...]]:
         pattern = html_pattern(field.pattern)
         if pattern:
             attrs.append(("pattern", pattern))
-        input_type = {"email": "email", "url": "url", "phone": "tel"}.get(kind, "text")
-        if kind in ("email", "phone"):
-            attrs.append(("autocomplete", "email" if kind == "email" else "tel"))
-        return input_type, tuple(attrs)
+        # No autocomplete hint: such a field is often about someone else (the customer's address, say).
+        return {"email": "email", "url": "url", "phone": "tel"}.get(kind, "text"), tuple(attrs)
     if kind == "integer":
         attrs += [(key, _number(value)) for key, value in bounds]
         return "number", (*attrs, ("step", "1"))

@@ -296,3 +296,19 @@ def test_the_macro_links_labels_help_and_errors(compiled: CompiledDesk) -> None:
     assert html.count("<fieldset class=\"form-section\">") == len(layout.sections)
     for widget in layout.widgets:
         assert f'id="{widget.id}"' in html
+
+
+def test_a_new_tickets_form_shown_again_keeps_the_defaults_of_fields_sent_empty(compiled: CompiledDesk) -> None:
+    new = TypeForm.of(compiled.definitions, "it_support", "public")
+    edit = TypeForm.of(compiled.definitions, "it_support", "agent", status="in_progress")
+    assert new is not None
+    assert edit is not None
+    again = new.layout(EN, values={"title": "VPN", "users_affected": "many"})
+    shown = {w.name: w for w in again.widgets}
+    assert [c.value for c in shown["priority"].options if c.selected] == ["P2"]
+    assert [c.value for c in shown["impact"].options if c.selected] == ["single_user"]
+    assert shown["users_affected"].value == "many"
+    # An edit shows what the ticket holds: an empty field stays empty.
+    stored = {w.name: w for w in edit.layout(EN, values={"title": "VPN", "priority": "P1"}).widgets}
+    assert stored["users_affected"].value == ""
+    assert [c.value for c in stored["impact"].options if c.selected] == [""]
