@@ -20,6 +20,7 @@ from runtime.pages.i18n import Translator
 from runtime.tickets.actors import agent_actor
 from runtime.tickets.service import TicketService
 from runtime.web.app import create_app
+from tests.pages.html_checks import problems
 from tests.pages.page_client import AGENT, REQUESTER, give_passwords, hidden, sign_in
 from tests.tickets.service_fixtures import migrated_desk
 
@@ -81,6 +82,7 @@ def test_agents_choose_a_type_and_see_every_types_form(client: Client, desk: tup
     sign_in(client, AGENT)
     chooser = client.get("/tickets/new")
     assert chooser.status_code == 200
+    assert problems(chooser.text) == []
     for ticket_type in compiled.definitions.types:
         assert f'href="/tickets/new/{ticket_type.name}"' in chooser.text
         page = client.get(f"/tickets/new/{ticket_type.name}")
@@ -197,6 +199,7 @@ def test_a_public_submission_with_errors_keeps_its_token_and_what_was_typed(
         "token": token, "email": "not an address", "name": "Kim Doe", "title": "Parcel never arrived",
         "order_number": "order 17", "complaint_level": "level_2", "description": "Ordered in May."})
     assert answer.status_code == 422
+    assert problems(answer.text) == []
     assert _field_error(answer.text, "email") == "Enter your email address, so that we can answer you."
     assert _field_error(answer.text, "order_number") == "This does not have the expected format."
     assert hidden(answer.text, "token") == token  # unused: the corrected form is sent with it
@@ -208,6 +211,7 @@ def test_a_public_submission_with_errors_keeps_its_token_and_what_was_typed(
         "token": token, "email": "kim.doe@example.org", "name": "Kim Doe", "title": "Parcel never arrived",
         "order_number": "ORD-17", "complaint_level": "level_2", "description": "Ordered in May."})
     assert corrected.status_code == 200, corrected.text
+    assert problems(corrected.text) == []
     assert 'id="reference"' in corrected.text
     assert "kim.doe@example.org" in corrected.text
     assert _count(engine, "tickets") == before + 1

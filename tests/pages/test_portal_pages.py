@@ -21,6 +21,7 @@ from runtime.pages.i18n import Translator
 from runtime.tickets.actors import SYSTEM, Actor, agent_actor, contact_actor
 from runtime.tickets.service import TicketService
 from runtime.web.app import create_app
+from tests.pages.html_checks import problems
 from tests.pages.page_client import AGENT, REQUESTER, give_passwords, hidden, sign_in
 from tests.tickets.service_fixtures import migrated_desk
 
@@ -205,6 +206,7 @@ def test_a_rating_waits_for_the_resolution_and_a_later_one_replaces_it(client: C
     _resolve(desk, ticket_id)
     page = client.get(f"/portal/tickets/{ticket_id}").text
     assert f'action="/portal/tickets/{ticket_id}/rating"' in page
+    assert problems(page) == []
     assert client.post(f"/portal/tickets/{ticket_id}/rating", data={"score": "5"}).status_code == 403  # CSRF
     wrong = client.post(f"/portal/tickets/{ticket_id}/rating", data={"csrf_token": csrf, "score": "6",
                                                                      "comment": "Great"})
@@ -279,6 +281,8 @@ def test_public_articles_are_listed_searched_and_rendered_safely(client: Client,
     assert f'href="/articles/{articles["reset"]}"' in found
     page = client.get(f"/articles/{articles['reset']}")
     assert page.status_code == 200
+    assert problems(page.text) == []
+    assert problems(found) == []
     assert "<strong>Settings</strong>" in page.text
     assert "&lt;script&gt;" in page.text
     assert "<script>alert" not in page.text
