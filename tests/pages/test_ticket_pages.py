@@ -21,6 +21,7 @@ from runtime.pages import ticket_canned
 from runtime.tickets.actors import Actor, agent_actor
 from runtime.tickets.service import TicketService
 from runtime.web.app import create_app
+from tests.pages.html_checks import problems
 from tests.pages.page_client import AGENT, give_passwords, sign_in
 from tests.tickets.service_fixtures import migrated_desk
 
@@ -425,3 +426,18 @@ def test_a_file_chosen_in_the_edit_form_is_attached_and_linked_for_download(desk
     link = f'<a href="/api/v1/attachments/{stored[0]}" download>dialog.png</a>'
     assert page.count(link) == 2  # beside its field and as a file in the timeline
     assert client.get(f"/api/v1/attachments/{stored[0]}").content == b"\x89PNG\r\n\x1a\nnot really"
+
+
+def test_the_page_in_its_fullest_states_has_nothing_a_screen_reader_would_stumble_over(
+        desk: Desk, alex: tuple[Client, str]) -> None:
+    """Every panel filled: a triage proposal waiting with its override form, a suggested reply, refused fields."""
+    client, csrf = alex
+    ticket = desk.new_ticket("Laptop fan loud")
+    desk.queued_triage(ticket["id"], {"priority": ["P2", "P3"], "category": [None, "hardware"]})
+    client.post(f"/tickets/{ticket['id']}/ai/reply", data=_form(csrf))
+    form = _edit_form(client.get(f"/tickets/{ticket['id']}").text)
+    refused = client.post(f"/tickets/{ticket['id']}/fields", data={**form, "users_affected": "-3"})
+    assert refused.status_code == 422
+    assert 'name="value_category"' in refused.text
+    assert "data-suggestion=" in refused.text
+    assert problems(refused.text) == []
