@@ -176,6 +176,17 @@ CREATE UNIQUE INDEX ix_ref_assets_asset_tag ON ref_assets (asset_tag);
 
 CREATE INDEX ix_ref_assets_serial_number ON ref_assets (serial_number);
 
+CREATE TABLE saved_views (
+	id INTEGER NOT NULL, 
+	agent_id INTEGER NOT NULL, 
+	name VARCHAR(80) NOT NULL, 
+	"query" VARCHAR(2000) NOT NULL, 
+	created_at DATETIME NOT NULL, 
+	CONSTRAINT pk_saved_views PRIMARY KEY (id), 
+	CONSTRAINT uq_saved_views_agent_id_name UNIQUE (agent_id, name), 
+	CONSTRAINT fk_saved_views_agent_id_agents FOREIGN KEY(agent_id) REFERENCES agents (id) ON DELETE CASCADE
+);
+
 CREATE TABLE teams (
 	id INTEGER NOT NULL, 
 	name VARCHAR(64) NOT NULL, 
@@ -551,6 +562,21 @@ CREATE TABLE ticket_links (
 CREATE INDEX ix_ticket_links_other_id ON ticket_links (other_id);
 
 CREATE INDEX ix_ticket_links_ticket_id ON ticket_links (ticket_id);
+
+CREATE TABLE ticket_ratings (
+	ticket_id INTEGER NOT NULL, 
+	contact_id INTEGER, 
+	score INTEGER NOT NULL, 
+	comment TEXT, 
+	rated_at DATETIME NOT NULL, 
+	CONSTRAINT pk_ticket_ratings PRIMARY KEY (ticket_id), 
+	CONSTRAINT fk_ticket_ratings_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id) ON DELETE CASCADE, 
+	CONSTRAINT fk_ticket_ratings_contact_id_contacts FOREIGN KEY(contact_id) REFERENCES contacts (id) ON DELETE SET NULL
+);
+
+CREATE INDEX ix_ticket_ratings_contact_id ON ticket_ratings (contact_id);
+
+CREATE INDEX ix_ticket_ratings_rated_at ON ticket_ratings (rated_at);
 
 CREATE TABLE triage_jobs (
 	ticket_id INTEGER NOT NULL, 
