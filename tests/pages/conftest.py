@@ -78,6 +78,9 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh browser context (no cookies) in English at desktop size. After the test: a screenshot when it
     failed, and a failure when a page threw a script error or asked for anything off this machine (a CDN link)."""
+    name = artifact_name(request.node.name)
+    for stale in artifacts().glob(f"{name}-*.png"):  # a previous run's pictures would pass for this run's
+        stale.unlink()
     context = browser.new_context(viewport=DESKTOP, locale="en-US")
     context.set_default_timeout(TIMEOUT_MS)
     outside: list[str] = []
@@ -93,8 +96,7 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     try:
         yield opened
         if request.node.stash.get(FAILED, False):
-            opened.screenshot(path=str(artifacts() / f"{artifact_name(request.node.name)}-failure.png"),
-                              full_page=True)
+            opened.screenshot(path=str(artifacts() / f"{name}-failure.png"), full_page=True)
     finally:
         context.close()
     assert not outside, f"pages asked for addresses off this machine: {outside}"
