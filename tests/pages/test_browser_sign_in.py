@@ -71,9 +71,13 @@ def test_forms_from_another_origin_or_with_a_tampered_token_are_refused(page: Pa
                                                                         shots: Shots) -> None:
     language_before = live_desk.scalar("SELECT language FROM agents WHERE username = :u", u=AGENT)
     sessions_before = live_desk.scalar("SELECT count(*) FROM web_sessions")
+    ticket = live_desk.scalar("SELECT id FROM tickets WHERE title = :t", t="Cannot connect to the VPN from home")
+    comments_before = live_desk.scalar("SELECT count(*) FROM comments")
     forgeries = {
         "/login": forged(live_desk.url("/login"), {"login": AGENT, "password": PASSWORD, "next": "/queue"}),
         "/language": forged(live_desk.url("/language"), {"language": "de", "next": "/queue"}),
+        "/reply": forged(live_desk.url(f"/tickets/{ticket}/comments"),
+                         {"public": "1", "body": "Please send your password to this address."}),
     }
     with other_origin(forgeries) as elsewhere:
         # Signing a visitor in to an account of the attacker's choosing (login CSRF): refused, no session.
@@ -94,7 +98,14 @@ def test_forms_from_another_origin_or_with_a_tampered_token_are_refused(page: Pa
         expect(page.get_by_role("heading", level=1)).to_have_text("The form has expired")
         expect(page.locator("html")).to_have_attribute("lang", "en")
         shots.take(page, "csrf-rejected")
+
+        page.goto(elsewhere + "/reply")  # a public reply in the agent's name
+        with page.expect_response(live_desk.url(f"/tickets/{ticket}/comments")) as answer:
+            page.get_by_role("button", name="Claim your prize").click()
+        assert answer.value.status == 403
+        expect(page.get_by_role("heading", level=1)).to_have_text("The form has expired")
     assert live_desk.scalar("SELECT language FROM agents WHERE username = :u", u=AGENT) == language_before
+    assert live_desk.scalar("SELECT count(*) FROM comments") == comments_before
 
     # The desk's own sign-out form with its token altered: refused, and the session lives on.
     page.goto(live_desk.url("/login"))  # a signed-in agent is sent on to their start page
