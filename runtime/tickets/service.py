@@ -18,6 +18,7 @@ from runtime.ai.triage_jobs import TriageQueue
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
 from runtime.kb.capture import KIND as CAPTURE
+from runtime.notify.inbox import inbox_for
 from runtime.notify.outbox import Outbox
 from runtime.notify.replies import ReplyMail
 from runtime.sla.timers import clocks_for
@@ -80,6 +81,7 @@ class TicketService:
         self._capture = capture and compiled.definitions.project.kb.capture
         self._outbox = Outbox(compiled)
         self._reply_mail = ReplyMail(compiled)
+        self._inbox = inbox_for(compiled)
         # Built once and executed with parameters: building ``insert(...).values(**row)`` per call costs more
         # than running it.
         self._insert_ticket = sa.insert(self.tickets).returning(self.tickets.c.id)
@@ -161,7 +163,9 @@ class TicketService:
         if routed:
             audit.record(connection, self.events, ticket_id, SYSTEM, channel, "update", routed, now)
         ticket = {"id": ticket_id, **master, **own}
-        ticket |= self._assignment.ticket_created(connection, ticket, channel, now)
+        automatic = self._assignment.ticket_created(connection, ticket, channel, now)
+        ticket |= automatic
+        self._inbox.assigned(connection, ticket, None, SYSTEM if automatic else new.actor, now)
         self._sla.ticket_created(connection, ticket, now)
         self._triage.ticket_created(connection, ticket, new.given, now)
         return ticket
@@ -232,6 +236,8 @@ class TicketService:
             self._assignment.assignee_changed(connection, current["id"], actor)
         self._feedback.fields_changed(connection, current["id"], changed, actor, now)
         after = {**current, **master, **own, "version": version + 1, "updated_at": now}
+        if "assignee_id" in changed:
+            self._inbox.assigned(connection, after, changed["assignee_id"][0], actor, now)
         self._sla.ticket_changed(connection, current, after, now)
         return redact(after, actor)
 
@@ -331,6 +337,7 @@ class TicketService:
                                         ).scalar_one()
         audit.record(connection, self.events, ticket_id, actor, channel, "public_reply" if public else "note",
                      {}, now)
+        self._inbox.commented(connection, current, actor, body, public=public, now=now)
         self._sla.commented(connection, current, public=public, by_agent=actor.kind == "agent", at=now)
         if public and actor.kind == "contact":
             current = self._on_requester_reply(connection, current, channel)
