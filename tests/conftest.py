@@ -10,6 +10,9 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
+
+from runtime.auth import passwords
 
 PG_URL = os.environ.get("TESSERA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_ALL = os.environ.get("TESSERA_REQUIRE_ALL") == "1"
@@ -32,6 +35,20 @@ def require_modules(component: str, *modules: str) -> None:
     if REQUIRE_ALL:
         pytest.fail(f"{message} (TESSERA_REQUIRE_ALL=1 forbids skipping)", pytrace=False)
     pytest.skip(message, allow_module_level=True)
+
+
+# Argon2id at RFC 9106 strength (what the desk stores) costs about 0.3 s of CPU per hash and per sign-in, which
+# across the suite's many signed-in tests took minutes; the tests hash with the cheapest parameters instead.
+# tests/auth/test_passwords.py puts the real hasher back to test it.
+QUICK_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashing() -> Iterator[None]:
+    real = passwords._HASHER
+    passwords._HASHER = QUICK_HASHER
+    yield
+    passwords._HASHER = real
 
 
 @contextmanager

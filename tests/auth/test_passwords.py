@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
+from runtime.auth import passwords
 from runtime.auth.accounts import set_password
 from runtime.auth.passwords import hash_password, needs_rehash, verify_password
 from tests.auth import auth_desk
 
 GOOD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def real_hasher() -> Iterator[None]:
+    """The suite hashes cheaply (tests/conftest.py); here the desk's own parameters are under test."""
+    quick = passwords._HASHER
+    passwords._HASHER = PasswordHasher()
+    yield
+    passwords._HASHER = quick
 
 
 def test_a_hash_verifies_its_password_and_no_other() -> None:
