@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
 from markupsafe import Markup
 
 from runtime.config import ir
@@ -50,7 +51,7 @@ def admin_handlers(pages: Pages) -> list[HTTPRouteHandler]:
                           root=str(pages.compiled.root), workflows=workflows)
 
     @get("/admin/types/{type_name:str}", sync_to_thread=True)
-    def ticket_type_page(request: Request[Any, Any, Any], type_name: str) -> Response[str]:
+    def ticket_type_page(request: Request[Any, Any, Any], type_name: FromPath[str]) -> Response[str]:
         visitor = admin(request)
         ticket_type = desk.ticket_type(type_name)
         if ticket_type is None:
@@ -61,7 +62,7 @@ def admin_handlers(pages: Pages) -> list[HTTPRouteHandler]:
                           definitions=desk, reader=reader, ticket_type=ticket_type, workflow=workflow)
 
     @get("/admin/workflows/{workflow_name:str}", sync_to_thread=True)
-    def workflow_page(request: Request[Any, Any, Any], workflow_name: str) -> Response[str]:
+    def workflow_page(request: Request[Any, Any, Any], workflow_name: FromPath[str]) -> Response[str]:
         visitor = admin(request)
         workflow = desk.workflow(workflow_name)
         if workflow is None:
