@@ -169,6 +169,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from runtime.artifacts import migration_paths
     from runtime.db import migrations
+    from runtime.demo.accounts import DEMO_PASSWORD, demo_sign_ins
     from runtime.demo.bitext import seed_bitext
     from runtime.demo.seed import seed_demo
 
@@ -185,12 +186,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from runtime.auth.tokens import SCOPES, create_token, find_agent
 
+    project = compiled.definitions.project
+    base = f"http://{args.host or project.host}:{args.port or project.port}"
+    accounts = demo_sign_ins(compiled, engine)
+    if accounts:
+        print(f"sign in at {base}/login with the password '{DEMO_PASSWORD}' as "
+              + ", ".join(f"{login} ({'agent' if kind == 'agent' else 'requester'})" for kind, login in accounts))
     with engine.begin() as connection:
         agent_id = find_agent(connection, compiled, "alex")
         if agent_id is not None:
             _, token = create_token(connection, compiled, agent_id, "demo", SCOPES, dt.timedelta(days=1))
-            project = compiled.definitions.project
-            base = f"http://{args.host or project.host}:{args.port or project.port}"
             print(f"API token for the demo agent alex (valid one day):\n  {token}\n"
                   f"try: curl -H 'Authorization: Bearer {token}' {base}/api/v1/tickets")
     # The desk's background work (triage of new tickets, SLA timers, capture, mail) runs beside the server, as a

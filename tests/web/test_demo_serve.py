@@ -58,10 +58,28 @@ def test_the_demo_triages_new_tickets_with_its_worker(tmp_path: Path) -> None:
                     time.sleep(0.3)
             assert decisions[0]["provider"] == "local"
             assert str(decisions[0]["model"]).startswith("tessera-local (")  # trained, not the untrained fallback
+            _sign_in_as_printed(base, output.read_text())
         finally:
             stop(demo)
     time.sleep(0.5)
     assert not _alive(worker_pid), output.read_text()
+
+
+def _sign_in_as_printed(base: str, text: str) -> None:
+    """The demo prints how to sign in to its pages; doing so shows the agent the queue with the sample tickets."""
+    line = next(line for line in text.splitlines() if line.startswith("sign in at "))
+    password = line.split("with the password '", 1)[1].split("'", 1)[0]
+    assert "alex (agent)" in line
+    assert "maria.lopez@northwind.example.org (requester)" in line
+    with httpx.Client(base_url=base, timeout=10) as browser:
+        form = browser.get("/login").text
+        token = form.split('name="login_token" value="', 1)[1].split('"', 1)[0]
+        signed = browser.post("/login", data={"login": "alex", "password": password, "login_token": token})
+        assert signed.status_code == 303, signed.text
+        assert signed.headers["location"] == "/queue"
+        queue = browser.get("/queue")
+        assert queue.status_code == 200
+        assert "Laptop shows a blue screen after the update" in queue.text  # a sample ticket of alex's team
 
 
 def _healthy(base: str) -> bool:
