@@ -80,3 +80,9 @@ def test_agent_filters_the_queue_replies_and_moves_a_ticket_through_the_workflow
     expect(timeline(page).filter(has_text=reply)).to_have_count(1)
     assert live_desk.scalar("SELECT status FROM tickets WHERE title = :t", t=TICKET) == "resolved"
     shots.take(page, "ticket-resolved")
+
+    # alex is a supervisor: the dashboard's charts are drawn on the server, each with its figures as a table.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
+    expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+    expect(page.locator("main svg").first).to_be_visible()
+    shots.take(page, "dashboard", phone=True)

@@ -12,10 +12,21 @@ from tests.conftest import require_modules
 
 require_modules("the browser tests", "playwright")
 
+import sqlalchemy as sa  # noqa: E402
 from playwright.sync_api import Page, expect  # noqa: E402 - only once the module is known to be installed
 
 from tests.desk_fixtures import SHIPPED  # noqa: E402
-from tests.pages.browser import AGENT, REQUESTER, LiveDesk, Shots, serving, sign_in  # noqa: E402
+from tests.pages.browser import (  # noqa: E402
+    AGENT,
+    OTHER_AGENT,
+    PASSWORD,
+    REQUESTER,
+    LiveDesk,
+    Shots,
+    give_passwords,
+    serving,
+    sign_in,
+)
 from tests.tickets.service_fixtures import migrated_desk  # noqa: E402
 
 EXPECTED_FORMAT = "This does not have the expected format."
@@ -74,6 +85,12 @@ def test_requester_corrects_an_invalid_field_and_the_agent_sees_the_new_ticket(p
                               "WHERE t.title = :t", t=title)
     assert stored == "LT-004712"
 
+    # The requester finds it among their requests in the portal, the agent in the queue.
+    sign_in(page, live_desk, REQUESTER)
+    expect(page.get_by_role("heading", name="My requests", level=1)).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text=title)).to_contain_text("New")
+    shots.take(page, "portal", phone=True)
+
     page.context.clear_cookies()
     sign_in(page, live_desk, AGENT)
     row = page.get_by_role("row").filter(has_text=title)
@@ -100,7 +117,10 @@ def cli(root: Path, database: str, *args: str) -> None:
 def test_a_field_added_to_the_yaml_appears_in_the_form_after_regeneration(page: Page, tmp_path: Path,
                                                                           shots: Shots) -> None:
     database = f"sqlite:///{tmp_path / 'tessera.db'}"
-    root, _, engine = migrated_desk(tmp_path, database, seed=False)
+    root, compiled, engine = migrated_desk(tmp_path, database)
+    give_passwords(compiled, engine)
+    with engine.begin() as connection:  # an administrator, who may read the compiled definitions
+        connection.exec_driver_sql("""UPDATE agents SET roles = '["agent", "admin"]' WHERE username = 'chen'""")
     engine.dispose()
     definition = root / "ticket_types" / "it_support.yaml"
     text = definition.read_text(encoding="utf-8")
@@ -126,7 +146,25 @@ def test_a_field_added_to_the_yaml_appears_in_the_form_after_regeneration(page: 
         page.goto(base + "/forms/it_support")
         page.get_by_label("Language").select_option("de")
         expect(page.get_by_label("Dockingstation-Modell")).to_be_visible()
+        page.get_by_label("Sprache").select_option("en")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+
+        # The admin view reads the same compiled definitions: the field is in the type, the database current.
+        page.goto(base + "/login")
+        page.get_by_label("User name or email").fill(OTHER_AGENT)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
+        expect(page.get_by_role("heading", name="Admin", level=1)).to_be_visible()
+        expect(page.locator("#schema-revision")).to_contain_text("the latest")
+        shots.take(page, "admin")
+        page.get_by_role("region", name="Ticket types").get_by_role("link", name="IT support").click()
+        expect(page.get_by_role("region", name="Fields").get_by_role("row").filter(
+            has_text="docking_station")).to_contain_text("Docking station model")
+        shots.take(page, "admin-type")
 
     with engine.connect() as connection:
-        stored = connection.exec_driver_sql("SELECT docking_station FROM ticket_it_support").scalars().all()
+        stored = [row.docking_station for row in connection.execute(
+            sa.text("SELECT e.docking_station FROM ticket_it_support e JOIN tickets t ON t.id = e.ticket_id "
+                    "WHERE t.title = 'Dock does not charge the laptop'"))]
     assert stored == ["WD19S"]
