@@ -1,5 +1,5 @@
-"""The agent's day in a real browser: filter the queue, open a ticket, reply, move it through the workflow, and see
-the service-level clocks and the timeline follow."""
+"""The agent's day in a real browser: filter the queue, open a ticket from the keyboard, reply, move it through the
+workflow, and see the service-level clocks and the timeline follow."""
 
 from __future__ import annotations
 
@@ -44,7 +44,11 @@ def test_agent_filters_the_queue_replies_and_moves_a_ticket_through_the_workflow
     expect(rows.filter(has_text=OTHER_IT)).to_have_count(0)
     shots.take(page, "queue", phone=True)
 
-    rows.filter(has_text=TICKET).get_by_role("link").click()
+    # The keyboard: j selects the next row, o opens it (keys typed into the filters stay there).
+    page.get_by_role("heading", name="Queue", level=1).click()
+    page.keyboard.press("j")
+    expect(rows.filter(has_text=TICKET)).to_have_attribute("aria-current", "true")
+    page.keyboard.press("o")
     expect(page.get_by_role("heading", name=TICKET, level=1)).to_be_visible()
     ticket_url = page.url
     expect(clock(page, "First response")).to_contain_text("Running")
@@ -52,9 +56,18 @@ def test_agent_filters_the_queue_replies_and_moves_a_ticket_through_the_workflow
     entries = timeline(page).count()
     shots.take(page, "ticket", phone=True)
 
+    # ? shows the shortcuts, Escape hides them; r goes to the reply, Ctrl+Enter sends it.
+    page.keyboard.press("?")
+    shortcuts = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(shortcuts).to_be_visible()
+    expect(shortcuts).to_contain_text("Write a public reply")
+    page.keyboard.press("Escape")
+    expect(shortcuts).to_be_hidden()
     reply = "Please restart once more with the dock unplugged and tell us whether the blue screen comes back."
-    page.get_by_label("Message to the requester").fill(reply)
-    page.get_by_role("button", name="Send reply").click()
+    page.keyboard.press("r")
+    expect(page.get_by_label("Message to the requester")).to_be_focused()
+    page.keyboard.type(reply)
+    page.keyboard.press("Control+Enter")
     expect(page.get_by_role("status").filter(has_text="The reply was sent.")).to_be_visible()
     expect(timeline(page).filter(has_text=reply)).to_contain_text("Public reply")
     expect(page.get_by_label("Message to the requester")).to_have_value("")
