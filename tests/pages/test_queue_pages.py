@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
 
+from tests.pages.browser import AGENT, LiveDesk
+from tests.pages.browser import sign_in as browser_sign_in
 from tests.pages.queue_fixtures import QueueDesk, category_counts, queue_desk, ticket_numbers
+
+if TYPE_CHECKING:  # Playwright is imported at run time by the one browser test, which the fixtures skip without it
+    from playwright.sync_api import Page
 
 ALEX_SEES = {"IT-000001", "IT-000002", "CC-000002", "ADM-000001", "ADM-000002"}
 HIDDEN_FROM_ALEX = {"EQ-000001", "EQ-000002", "CC-000001"}
@@ -238,3 +244,24 @@ def test_the_queue_is_for_signed_in_agents(desk: QueueDesk) -> None:
     assert answer.status_code == 303
     assert parse_qs(urlsplit(answer.headers["location"]).query)["next"] == ["/queue?priority=P1"]
     assert desk.client.get("/queue/counts", headers=HTMX).status_code == 401
+
+
+def test_keys_move_a_selection_through_the_rows_and_open_its_ticket(page: Page, live_desk: LiveDesk) -> None:
+    from playwright.sync_api import expect
+
+    browser_sign_in(page, live_desk, AGENT)
+    page.goto(live_desk.url("/queue?category=all"))
+    rows = page.locator("#queue-table tbody tr[data-ticket]")
+    for key in ("j", "j", "j", "k"):
+        page.keyboard.press(key)
+    expect(rows.nth(1)).to_have_class(re.compile(r"\bis-selected\b"))
+    expect(rows.nth(1)).to_have_attribute("aria-current", "true")
+    expect(page.locator("tr.is-selected")).to_have_count(1)
+    expect(rows.nth(1).locator("a.ticket-link")).to_be_focused()
+    chosen = rows.nth(1).get_attribute("data-ticket")
+    page.keyboard.press("o")
+    page.wait_for_url(re.compile(rf"/tickets/{chosen}$"))
+    page.go_back()
+    page.locator("#queue-table").wait_for()
+    page.keyboard.press("/")
+    expect(page.locator("#queue-q")).to_be_focused()
