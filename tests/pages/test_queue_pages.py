@@ -49,6 +49,8 @@ def test_filters_narrow_the_rows(desk: QueueDesk) -> None:
     assert set(rows(desk, f"category=all&team={desk.team('service_desk')}")) == {"IT-000001"}
     assert set(rows(desk, "category=all&status=in_progress")) == {"IT-000001"}
     assert rows(desk, "category=all&q=VPN") == ["IT-000002"]
+    assert "1 ticket<" in desk.client.get("/queue?category=all&q=VPN").text
+    assert f"{len(ALEX_SEES)} tickets<" in desk.client.get("/queue?category=all").text
     assert rows(desk, "category=all&created_to=2000-01-01") == []
     assert set(rows(desk, "category=all&created_from=2000-01-01&updated_from=2000-01-01")) == ALEX_SEES
     by_priority = rows(desk, "category=all&sort=priority")
