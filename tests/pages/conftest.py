@@ -44,8 +44,17 @@ def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestR
 
 
 @pytest.fixture(scope="session")
-def live_desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDesk]:
+def browser_present() -> None:
+    """Skip (or, under TESSERA_REQUIRE_ALL=1, fail) before anything is built when there is nothing to drive."""
+    require_modules("Playwright", "playwright")
+    if not CHROMIUM.exists():
+        _missing("Chromium", f"{CHROMIUM} is not installed (Debian's chromium package; ./dev test installs it)")
+
+
+@pytest.fixture(scope="session")
+def live_desk(browser_present: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDesk]:
     """The seeded demo desk (alex, chen and maria.lopez@… have PASSWORD) served by ``cli.py serve``."""
+    del browser_present
     tmp = tmp_path_factory.mktemp("browser-desk")
     url = f"sqlite:///{tmp / 'tessera.db'}"
     root, compiled, engine = migrated_desk(tmp, url)
@@ -58,10 +67,8 @@ def live_desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDesk]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    require_modules("the browser tests", "playwright")
-    if not CHROMIUM.exists():
-        _missing("the browser tests", f"{CHROMIUM} is not installed (Debian's chromium package)")
+def browser(browser_present: None) -> Iterator[Browser]:
+    del browser_present
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=TIMEOUT_MS)

@@ -7,7 +7,7 @@ import re
 
 from tests.conftest import require_modules
 
-require_modules("the browser tests", "playwright")
+require_modules("Playwright", "playwright")
 
 from playwright.sync_api import Locator, Page, expect  # noqa: E402 - only once the module is known to be installed
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.conftest import require_modules
 
-require_modules("the browser tests", "playwright")
+require_modules("Playwright", "playwright")
 
 import sqlalchemy as sa  # noqa: E402
 from playwright.sync_api import Page, expect  # noqa: E402 - only once the module is known to be installed
