@@ -22,6 +22,8 @@ from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
 from runtime.kb.articles import KbArticles
 from runtime.kb.capture import CAPTURER
+from runtime.kb.translate import TranslationFailed
+from runtime.pages import knowledge_actions, knowledge_list
 from runtime.tickets.actors import Actor, agent_actor, contact_actor
 from runtime.tickets.service import TicketService
 from runtime.web.app import create_app
@@ -178,6 +180,20 @@ def test_search_uses_the_index_within_the_filters(client: Client, library: dict[
                                                                              "status": "published"}).text)
     # The language filter keeps the German version of the group the search finds.
     assert _links(client.get("/knowledge", params={"q": "vpn", "language": "de"}).text) == {library["german"]}
+
+
+def test_the_list_pages_back_by_id(client: Client, desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(knowledge_list, "PAGE_SIZE", 2)
+    made = [desk.article(f"Purchase order {n} is stuck", category="purchasing")["id"] for n in range(3)]
+    _as(client)
+    first = client.get("/knowledge", params={"category": "purchasing"}).text
+    assert _links(first) == {made[2], made[1]}
+    older = re.search(r'<p class="pager"><a href="([^"]+)">Older articles</a>', first)
+    assert older
+    assert html.unescape(older.group(1)) == f"/knowledge?category=purchasing&after={made[1]}"
+    second = client.get(html.unescape(older.group(1))).text
+    assert _links(second) == {made[0]}
+    assert 'class="pager"' not in second
 
 
 def test_bad_filters_are_refused_with_their_reason(client: Client) -> None:
@@ -377,6 +393,22 @@ def test_a_translation_is_a_linked_draft(client: Client, desk: Desk) -> None:
     page = client.get(f"/knowledge/{original['id']}").text
     assert f'href="/knowledge/{translation}" hreflang="de"' in page
     assert 'id="translate-language"' not in page  # every language of the desk has a version now
+
+
+def test_a_failed_machine_translation_keeps_the_form(client: Client, desk: Desk,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(*_args: Any) -> dict[str, Any]:
+        raise TranslationFailed("the translation failed: HTTP 500")
+
+    monkeypatch.setattr(knowledge_actions, "translate", failing)
+    original = desk.article("Projector shows no picture", publish=True)
+    csrf = _as(client)
+    answer = client.post(f"/knowledge/{original['id']}/translate", data={"csrf_token": csrf, "language": "de",
+                                                                         "title": "Beamer zeigt kein Bild"})
+    assert answer.status_code == 502
+    assert problems(answer.text) == []
+    assert "No machine translation (the translation failed: HTTP 500)" in answer.text
+    assert 'value="Beamer zeigt kein Bild"' in answer.text
 
 
 def test_archive_feedback_and_delete(client: Client, desk: Desk) -> None:
