@@ -60,7 +60,7 @@ def test_each_field_kind_gets_its_column_type(compiled: CompiledDesk) -> None:
 
 def test_master_has_indexes_for_the_usual_queue_filters(compiled: CompiledDesk) -> None:
     indexes = {str(i.name): [c.name for c in i.columns] for i in compiled.table("tickets").indexes}
-    assert indexes["ix_tickets_status_category_priority"] == ["status_category", "priority"]
+    assert indexes["ix_tickets_status_category_priority_updated_at"] == ["status_category", "priority", "updated_at"]
     assert indexes["ix_tickets_assignee_id_status_category"] == ["assignee_id", "status_category"]
     assert indexes["ix_tickets_impact"] == ["impact"]  # a builder field marked indexed
 

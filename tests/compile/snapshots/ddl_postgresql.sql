@@ -280,7 +280,7 @@ CREATE INDEX ix_tickets_location ON tickets (location);
 
 CREATE INDEX ix_tickets_requester_id ON tickets (requester_id);
 
-CREATE INDEX ix_tickets_status_category_priority ON tickets (status_category, priority);
+CREATE INDEX ix_tickets_status_category_priority_updated_at ON tickets (status_category, priority, updated_at);
 
 CREATE INDEX ix_tickets_status_status_changed_at ON tickets (status, status_changed_at);
 
