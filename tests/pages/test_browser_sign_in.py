@@ -51,6 +51,7 @@ def test_wrong_password_then_sign_in_and_switch_to_german(page: Page, live_desk:
     # Signed out and without the language cookie, the sign-in page follows the browser (English); signing in
     # again brings back the language kept on the account.
     page.get_by_role("button", name="Abmelden").click()
+    expect(page.get_by_role("heading", name="Anmelden")).to_be_visible()
     page.context.clear_cookies()
     sign_in(page, live_desk, OTHER_AGENT)
     expect(page.get_by_role("link", name="Warteschlange")).to_be_visible()
