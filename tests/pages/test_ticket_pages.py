@@ -297,8 +297,11 @@ def test_a_canned_response_is_filled_with_the_tickets_fields(alex: tuple[Client,
     page = client.get(plain.headers["location"]).text
     assert re.search(r'<textarea id="reply-body"[^>]*>Hello Maria Lopez,\s+thank you for your request IT-000001',
                      page)
-    german = client.get(f"/tickets/{IN_PROGRESS}/canned/ask_asset_number", headers=HTMX,
-                        cookies={"tessera_lang": "de"})
+    client.cookies.set("tessera_lang", "de")
+    try:
+        german = client.get(f"/tickets/{IN_PROGRESS}/canned/ask_asset_number", headers=HTMX)
+    finally:
+        client.cookies.delete("tessera_lang")
     assert "danke für Ihre Anfrage IT-000001" in german.text
     unknown = client.get(f"/tickets/{IN_PROGRESS}/canned/no_such_response", headers=HTMX)
     assert unknown.status_code == 200
