@@ -193,9 +193,10 @@ def add_operations(md: sa.MetaData) -> None:
     sa.Table("saved_views", md, _id(), _fk("agent_id", "agents", nullable=False, ondelete="CASCADE", index=False),
              sa.Column("name", sa.String(80), nullable=False), sa.Column("query", sa.String(2000), nullable=False),
              sa.Column("created_at", TS, nullable=False), sa.UniqueConstraint("agent_id", "name"))
+    # score: 1-5, checked by the portal (runtime/pages/ratings.py).
     sa.Table("ticket_ratings", md,
              sa.Column("ticket_id", Id(), sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
-             _fk("contact_id", "contacts"), sa.Column("score", sa.Integer(), nullable=False),  # 1-5, checked by the portal
+             _fk("contact_id", "contacts"), sa.Column("score", sa.Integer(), nullable=False),
              sa.Column("comment", sa.Text()), sa.Column("rated_at", TS, nullable=False, index=True))
     sa.Table("jobs", md, _id(), sa.Column("kind", sa.String(32), nullable=False),
              sa.Column("payload", Json(), nullable=False), sa.Column("run_at", TS, nullable=False),

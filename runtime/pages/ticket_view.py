@@ -69,7 +69,7 @@ class Clock:
     label: str
     state: str
     state_label: str
-    running: bool
+    counting: bool  # running within its calendar's hours: the page counts it down
     remaining: int  # business seconds; negative once late
     remaining_text: str
     target_text: str
@@ -220,10 +220,11 @@ class TicketView:
         state = str(raw["state"])
         target, remaining = int(raw["target_seconds"] or 0), round(float(raw["remaining_seconds"] or 0))
         running = state == "running"
+        counting = running and bool(raw.get("counting"))  # business time passes now, so the page counts down
         breached = state == "breached" or (running and remaining < 0)
         warning = running and not breached and target > 0 and remaining <= target * WARN_AT
         return Clock(str(raw["metric"]), t(f"ticket.metric_{raw['metric']}"), state,
-                     t(f"ticket.clock_{state}") if state in STATE_KEYS else state, running, remaining,
+                     t(f"ticket.clock_{state}") if state in STATE_KEYS else state, counting, remaining,
                      duration_text(remaining), duration_text(target), when(raw.get("due_at")), warning, breached)
 
     @staticmethod

@@ -24,6 +24,8 @@ class Calendar(Protocol):
 
     def between(self, earlier: dt.datetime, later: dt.datetime) -> int: ...
 
+    def is_open(self, at: dt.datetime) -> bool: ...
+
 
 @dataclass
 class Clock:

@@ -119,6 +119,9 @@ class SlaClocks:
         elapsed = clock.elapsed_at(now) if clock.state == clocks.RUNNING else clock.elapsed
         return {"id": timer_id, "metric": clock.metric, "policy": clock.policy, "calendar": clock.calendar.name,
                 "state": clock.outcome(), "paused": clock.state == clocks.PAUSED,
+                # Running but outside its calendar's hours (at night, say), a clock loses no business time: a page
+                # counting it down must stand still until the calendar opens.
+                "counting": clock.state == clocks.RUNNING and clock.calendar.is_open(now),
                 "target_seconds": clock.target, "elapsed_seconds": elapsed,
                 "remaining_seconds": clock.target - elapsed, "started_at": clock.started_at,
                 "due_at": clock.due_at, "breached_at": clock.breached_at, "stopped_at": clock.stopped_at,

@@ -448,18 +448,19 @@ def test_the_page_in_its_fullest_states_has_nothing_a_screen_reader_would_stumbl
     assert problems(refused.text) == []
 
 
-@pytest.mark.parametrize(("state", "remaining", "shown"), [
-    ("running", 3 * 3600, (False, False, "3h 0m", True)),
-    ("running", 1200, (True, False, "20m", True)),  # under a fifth of the 4 h target left
-    ("running", -900, (False, True, "-15m", True)),  # late before the sweep marks it
-    ("breached", -7200, (False, True, "-2h 0m", False)),
-    ("paused", 600, (False, False, "10m", False)),
+@pytest.mark.parametrize(("state", "remaining", "counting", "shown"), [
+    ("running", 3 * 3600, True, (False, False, "3h 0m", True)),
+    ("running", 3 * 3600, False, (False, False, "3h 0m", False)),  # running, but the calendar is closed now
+    ("running", 1200, True, (True, False, "20m", True)),  # under a fifth of the 4 h target left
+    ("running", -900, True, (False, True, "-15m", True)),  # late before the sweep marks it
+    ("breached", -7200, False, (False, True, "-2h 0m", False)),
+    ("paused", 600, False, (False, False, "10m", False)),
 ])
-def test_a_clock_warns_when_due_soon_and_shows_a_breach(state: str, remaining: int,
+def test_a_clock_warns_when_due_soon_and_shows_a_breach(state: str, remaining: int, counting: bool,
                                                         shown: tuple[bool, bool, str, bool]) -> None:
     """(warning, breached, remaining as text, counting down) for a 4 h resolution target."""
     raw = {"metric": "resolution", "state": state, "target_seconds": 4 * 3600, "remaining_seconds": remaining,
-           "due_at": None}
+           "due_at": None, "counting": counting}
     clock = TicketView.clock(raw, Translator("en"))
-    assert (clock.warning, clock.breached, clock.remaining_text, clock.running) == shown
+    assert (clock.warning, clock.breached, clock.remaining_text, clock.counting) == shown
     assert clock.label == "Resolution"

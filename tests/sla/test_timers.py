@@ -213,3 +213,13 @@ def test_a_policy_may_restart_the_resolution_clock_on_reopening(scene: Scene) ->
     resolutions = [c for c in scene.desk.service.sla_clocks(scene.alex, ticket["id"]) if c["metric"] == "resolution"]
     assert [(c["state"], c["elapsed_seconds"]) for c in resolutions] == [("met", 5.5 * HOUR), ("running", 0)]
     assert resolutions[1]["due_at"] == local(12, 3, 16, 45)  # a full 8h from Thursday 08:00, lunch apart
+
+
+def test_a_running_clock_counts_only_while_its_calendar_is_open(scene: Scene) -> None:
+    """What a page may count down: the resolution clock runs all weekend but loses business time only on Monday."""
+    ticket = scene.at(local(11, 27, 17, 30)).create("P2")  # Friday 17:30, half an hour before closing
+    assert scene.clocks(ticket["id"])["resolution"]["counting"] is True
+    scene.at(local(11, 28, 11))  # Saturday
+    saturday = scene.clocks(ticket["id"])["resolution"]
+    assert (saturday["state"], saturday["counting"]) == ("running", False)
+    assert scene.at(local(11, 30, 9)).clocks(ticket["id"])["resolution"]["counting"] is True  # Monday 09:00
