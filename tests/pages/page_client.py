@@ -9,6 +9,7 @@ from litestar.testing import TestClient
 
 from runtime.auth.accounts import set_password
 from runtime.compile.desk import CompiledDesk
+from runtime.tickets.actors import Actor, agent_actor, contact_actor
 
 PASSWORD = "correct horse battery staple"
 AGENT = "alex"  # agent and supervisor of the service desk in the demo's sample people
@@ -38,3 +39,18 @@ def sign_in(client: TestClient, login: str, password: str = PASSWORD) -> str:  #
     session = client.get("/api/v1/auth/session")
     assert session.status_code == 200, session.text
     return str(session.json()["csrf_token"])
+
+
+def agent_named(compiled: CompiledDesk, engine: sa.Engine, username: str = AGENT) -> Actor:
+    """The agent with ``username`` as the service sees them (roles, teams), to act outside the pages."""
+    agents = compiled.table("agents")
+    with engine.connect() as connection:
+        agent_id = connection.execute(sa.select(agents.c.id).where(agents.c.username == username)).scalar_one()
+        return agent_actor(connection, compiled, agent_id)
+
+
+def contact_named(compiled: CompiledDesk, engine: sa.Engine, email: str = REQUESTER) -> Actor:
+    contacts = compiled.table("contacts")
+    with engine.connect() as connection:
+        contact_id = connection.execute(sa.select(contacts.c.id).where(contacts.c.email == email)).scalar_one()
+        return contact_actor(connection, compiled, contact_id)

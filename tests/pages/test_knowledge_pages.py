@@ -24,12 +24,12 @@ from runtime.kb.articles import KbArticles
 from runtime.kb.capture import CAPTURER
 from runtime.kb.translate import TranslationFailed
 from runtime.pages import knowledge_actions, knowledge_list
-from runtime.tickets.actors import Actor, agent_actor, contact_actor
+from runtime.tickets.actors import Actor
 from runtime.tickets.service import TicketService
 from runtime.web.app import create_app
 from runtime.worker.loop import Worker
 from tests.pages.html_checks import problems
-from tests.pages.page_client import AGENT, REQUESTER, give_passwords, sign_in
+from tests.pages.page_client import AGENT, REQUESTER, agent_named, contact_named, give_passwords, sign_in
 from tests.tickets.service_fixtures import migrated_desk
 
 Client = TestClient[Litestar]
@@ -47,16 +47,10 @@ class Desk:
         return KbArticles(self.compiled, self.engine)
 
     def agent(self, username: str = AGENT) -> Actor:
-        with self.engine.connect() as connection:
-            agent_id = connection.execute(sa.text("select id from agents where username = :u"), {"u": username}
-                                          ).scalar_one()
-            return agent_actor(connection, self.compiled, agent_id)
+        return agent_named(self.compiled, self.engine, username)
 
     def contact(self, email: str = REQUESTER) -> Actor:
-        with self.engine.connect() as connection:
-            contact_id = connection.execute(sa.text("select id from contacts where email = :e"), {"e": email}
-                                            ).scalar_one()
-            return contact_actor(connection, self.compiled, contact_id)
+        return contact_named(self.compiled, self.engine, email)
 
     def article(self, title: str, *, publish: bool = False, by: str = AGENT, **values: Any) -> dict[str, Any]:
         made = self.kb.create(self.agent(by), {"title": title, "problem": f"The problem of {title}.",

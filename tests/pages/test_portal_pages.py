@@ -18,11 +18,11 @@ from runtime.compile.desk import CompiledDesk
 from runtime.kb.articles import KbArticles
 from runtime.pages.form_fields import TypeForm
 from runtime.pages.i18n import Translator
-from runtime.tickets.actors import SYSTEM, Actor, agent_actor, contact_actor
+from runtime.tickets.actors import SYSTEM, Actor
 from runtime.tickets.service import TicketService
 from runtime.web.app import create_app
 from tests.pages.html_checks import problems
-from tests.pages.page_client import AGENT, REQUESTER, give_passwords, hidden, sign_in
+from tests.pages.page_client import AGENT, REQUESTER, agent_named, contact_named, give_passwords, hidden, sign_in
 from tests.tickets.service_fixtures import migrated_desk
 
 Client = TestClient[Litestar]
@@ -41,16 +41,10 @@ class Desk:
         return TicketService(self.compiled, self.engine)
 
     def contact(self, email: str) -> Actor:
-        with self.engine.connect() as connection:
-            contact_id = connection.execute(sa.text("select id from contacts where email = :e"), {"e": email}
-                                            ).scalar_one()
-            return contact_actor(connection, self.compiled, contact_id)
+        return contact_named(self.compiled, self.engine, email)
 
     def agent(self, username: str = AGENT) -> Actor:
-        with self.engine.connect() as connection:
-            agent_id = connection.execute(sa.text("select id from agents where username = :u"), {"u": username}
-                                          ).scalar_one()
-            return agent_actor(connection, self.compiled, agent_id)
+        return agent_named(self.compiled, self.engine, username)
 
     def scalar(self, sql: str, **values: Any) -> Any:
         with self.engine.connect() as connection:
