@@ -95,26 +95,22 @@ class Visitors:
 
     def agent(self, request: Request[Any, Any, Any]) -> Visitor:
         """The signed-in agent, else a redirect to sign in (or, for a requester, to the portal)."""
-        visitor = self.of(request)
-        if visitor.actor is None:
-            raise SignInRequired(_here(request))
-        if not visitor.is_agent:
-            raise WrongPlace(visitor.home)
-        return visitor
+        return self._signed_in(request, "agent")
 
     def contact(self, request: Request[Any, Any, Any]) -> Visitor:
-        visitor = self.of(request)
-        if visitor.actor is None:
-            raise SignInRequired(_here(request))
-        if not visitor.is_contact:
-            raise WrongPlace(visitor.home)
-        return visitor
+        """The signed-in requester, else a redirect to sign in (or, for an agent, to the queue)."""
+        return self._signed_in(request, "contact")
 
     def anyone(self, request: Request[Any, Any, Any]) -> Visitor:
         """A signed-in person of either kind."""
+        return self._signed_in(request, None)
+
+    def _signed_in(self, request: Request[Any, Any, Any], kind: str | None) -> Visitor:
         visitor = self.of(request)
         if visitor.actor is None:
             raise SignInRequired(_here(request))
+        if kind is not None and visitor.actor.kind != kind:
+            raise WrongPlace(visitor.home)
         return visitor
 
 

@@ -7,7 +7,6 @@ import contextlib
 import http.server
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import sqlalchemy as sa
 from runtime.auth.accounts import set_password
 from runtime.compile.desk import CompiledDesk
 from tests.desk_fixtures import SHIPPED
+from tests.web.test_serve import stop
 
 if TYPE_CHECKING:  # Playwright is imported at run time only by the test modules, which skip without it
     from playwright.sync_api import Page, ViewportSize
@@ -77,16 +77,6 @@ def give_passwords(compiled: CompiledDesk, engine: sa.Engine) -> None:
             assert set_password(connection, compiled, kind, login, PASSWORD), f"no {kind} {login} in the sample"
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
-
-
 @contextlib.contextmanager
 def serving(root: Path, database_url: str, log: Path) -> Iterator[str]:
     """``cli.py serve`` on the desk at ``root``, as an operator starts it; yields its base URL once /healthz
@@ -113,7 +103,7 @@ def serving(root: Path, database_url: str, log: Path) -> Iterator[str]:
                 time.sleep(0.1)
             yield base
         finally:
-            _stop(process)
+            stop(process)
 
 
 def artifacts() -> Path:
