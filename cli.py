@@ -144,23 +144,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
     workers = getattr(args, "workers", 1)
     if workers < 1:
         return refuse(f"--workers {workers}: give at least 1")
+    from runtime.observe import logs, metrics
+
+    fmt, level = logs.desk_choice(project.observability)
+    # uvicorn's access log is off: runtime.observe.request_log writes one line per request, with its id.
     if workers == 1:
         from runtime.web.app import create_app
 
-        uvicorn.run(create_app(compiled, engine_for(args, compiled)), host=host, port=port, log_level="info")
+        logs.configure(fmt, level)
+        uvicorn.run(create_app(compiled, engine_for(args, compiled)), host=host, port=port, log_level=level,
+                    log_config=None, access_log=False)
         return 0
     # Several processes: each worker imports runtime.web.asgi, which reads the desk and database from these.
     current_engine(args, compiled).dispose()  # refuse here, once, rather than in every worker
     os.environ["TESSERA_ROOT"] = str(compiled.root)
     os.environ["TESSERA_DATABASE_URL"] = database_url(args, compiled)
-    uvicorn.run("runtime.web.asgi:app", host=host, port=port, workers=workers, log_level="info", app_dir=str(HERE))
+    ours = metrics.multiprocess_folder() is None
+    shared = metrics.prepare_multiprocess()  # where the processes add up their request counters
+    try:
+        uvicorn.run("runtime.web.asgi:app", host=host, port=port, workers=workers, log_level=level,
+                    log_config=logs.logging_config(fmt, level), access_log=False, app_dir=str(HERE))
+    finally:
+        if ours:
+            metrics.remove_multiprocess(shared)
     return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from runtime.observe import logs
     from runtime.worker.loop import Worker
 
     compiled = compiled_desk(args)
+    logs.configure(*logs.desk_choice(compiled.definitions.project.observability))
     worker = Worker(compiled, engine_for(args, compiled))
     worker.run(once=args.once)
     return 0
@@ -173,6 +188,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from runtime.demo.bitext import seed_bitext
     from runtime.demo.seed import seed_demo
 
+    # Someone watches the demo in a terminal: text lines, unless asked for JSON (the worker inherits this).
+    os.environ.setdefault("TESSERA_LOG_FORMAT", "text")
     compiled = compiled_desk(args)
     engine = engine_for(args, compiled)
     migrations.upgrade(migration_paths(compiled), engine)
@@ -349,7 +366,8 @@ def add_auth_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     create.add_argument("--agent", required=True, metavar="USERNAME", help="the agent the token acts as")
     create.add_argument("--label", required=True, metavar="TEXT", help="what the token is for")
     create.add_argument("--scope", required=True, action="append", metavar="SCOPE",
-                        help="tickets:read, tickets:write, people:read, people:write or admin; repeatable")
+                        help="tickets:read, tickets:write, people:read, people:write, metrics:read or admin; "
+                             "repeatable")
     create.add_argument("--expires", metavar="DURATION", help="lifetime such as 90d or 12h (default: never)")
     listing = token.add_parser("list", help="list tokens, without their secrets")
     listing.set_defaults(handler=cmd_token_list)

@@ -23,8 +23,9 @@ TICKETS_READ = "tickets:read"
 TICKETS_WRITE = "tickets:write"
 PEOPLE_READ = "people:read"
 PEOPLE_WRITE = "people:write"
+METRICS_READ = "metrics:read"  # /metrics from another machine: a Prometheus scraper needs nothing else
 ADMIN = "admin"
-SCOPES = (TICKETS_READ, TICKETS_WRITE, PEOPLE_READ, PEOPLE_WRITE, ADMIN)
+SCOPES = (TICKETS_READ, TICKETS_WRITE, PEOPLE_READ, PEOPLE_WRITE, METRICS_READ, ADMIN)
 PREFIX = "tsr_"  # makes leaked tokens recognisable to secret scanners and in logs
 LABEL_MAX = 200
 # last_used_at is for humans auditing tokens; writing it on every request would turn reads into writes.

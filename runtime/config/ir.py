@@ -362,6 +362,13 @@ class Kb:
 
 
 @dataclass(frozen=True)
+class Observability:
+    log_format: str = "json"
+    log_level: str = "info"
+    metrics_open_on_loopback: bool = True
+
+
+@dataclass(frozen=True)
 class Project:
     name: str
     languages: tuple[str, ...]
@@ -388,6 +395,7 @@ class Project:
     assignment: Assignment = field(default_factory=Assignment)
     ai: Ai = field(default_factory=Ai)
     kb: Kb = field(default_factory=Kb)
+    observability: Observability = field(default_factory=Observability)
 
     def mailbox(self, name: str) -> Mailbox | None:
         return next((m for m in self.mailboxes if m.name == name), None)

@@ -159,6 +159,8 @@ def project(p: spec.ProjectSpec, src: ir.Src) -> ir.Project:
             src=src.at("assignment")),
         ai=_ai(p.ai, src.at("ai")),
         kb=ir.Kb(capture=p.kb.capture, dense=p.kb.dense),
+        observability=ir.Observability(log_format=p.logging.format, log_level=p.logging.level,
+                                       metrics_open_on_loopback=p.metrics.open_on_loopback),
     )
 
 

@@ -486,6 +486,24 @@ class KbSpec(Strict):
                         "embeddings extra: pip install -e '.[embeddings]')")
 
 
+class LoggingSpec(Strict):
+    """What ``cli.py serve`` and ``cli.py worker`` write to stderr; TESSERA_LOG_FORMAT and TESSERA_LOG_LEVEL
+    override it (the demo writes text unless told otherwise)."""
+
+    format: Literal["json", "text"] = Field(default="json", description="json: one object per line, for a log "
+                                            "shipper; text: for a person reading a terminal")
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="the least severe records written; info includes one line per request")
+
+
+class MetricsSpec(Strict):
+    """Who may read ``/metrics``."""
+
+    open_on_loopback: bool = Field(default=True, description="callers on this machine (127.0.0.1, ::1) read "
+                                   "without a token; anyone else needs an API token with the metrics:read or "
+                                   "admin scope")
+
+
 class ProjectSpec(Strict):
     """``tessera.yaml``: settings of the whole desk."""
 
@@ -503,6 +521,8 @@ class ProjectSpec(Strict):
     assignment: AssignmentSpec = Field(default_factory=AssignmentSpec)
     ai: AiSpec = Field(default_factory=AiSpec)
     kb: KbSpec = Field(default_factory=KbSpec)
+    logging: LoggingSpec = Field(default_factory=LoggingSpec)
+    metrics: MetricsSpec = Field(default_factory=MetricsSpec)
 
 
 # The file kinds a desk is made of, by the name of their JSON Schema.

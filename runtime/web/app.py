@@ -22,6 +22,9 @@ from runtime.artifacts import migration_paths
 from runtime.compile.desk import CompiledDesk
 from runtime.config.ir import label_for
 from runtime.db.guard import ensure_current
+from runtime.observe.metrics import RequestMetrics
+from runtime.observe.request_log import RequestObserver
+from runtime.observe.routes import observe_handlers
 from runtime.pages.routes import page_routes
 from runtime.web.ai_api import ai_handlers
 from runtime.web.definitions import type_view
@@ -97,7 +100,7 @@ def create_app(compiled: CompiledDesk, engine: sa.Engine, *, check_database: boo
     desk = compiled.definitions
     types_json = [type_view(desk, t) for t in desk.types]
 
-    @get("/healthz", sync_to_thread=False)
+    @get("/healthz", sync_to_thread=False, description="200 while the process runs; no database work, no credential.")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
@@ -128,8 +131,10 @@ def create_app(compiled: CompiledDesk, engine: sa.Engine, *, check_database: boo
                       "fields": len(t.fields), "workflow": t.workflow} for t in desk.types]
         return Template("index.html", context={"desk": desk.project.name, "types": type_rows})
 
-    return Litestar(
-        route_handlers=[healthz, list_types, type_schema, home, *(schema_of(t.name) for t in desk.types),
+    metrics = RequestMetrics()
+    app = Litestar(
+        route_handlers=[healthz, *observe_handlers(compiled, engine, metrics), list_types, type_schema, home,
+                        *(schema_of(t.name) for t in desk.types),
                         *session_handlers(compiled, engine), *webhook_handlers(compiled, engine),
                         *form_handlers(compiled, engine),
                         *documented([*ticket_handlers(compiled, engine), *relation_handlers(compiled, engine),
@@ -142,4 +147,8 @@ def create_app(compiled: CompiledDesk, engine: sa.Engine, *, check_database: boo
         openapi_config=openapi_config(compiled),
         # Attachments are the largest bodies; the store itself enforces the exact limit.
         request_max_body_size=desk.project.attachment_max_bytes + 1024 * 1024,
+        # Logging is set up once per process by its entry point (runtime.observe.logs), not by every app built.
+        logging_config=None,
     )
+    app.asgi_handler = RequestObserver(app.asgi_handler, metrics)
+    return app

@@ -19,6 +19,7 @@ from runtime.auth.sessions import SessionGrant, find_session
 from runtime.auth.tokens import ADMIN, PEOPLE_READ, TICKETS_READ, TICKETS_WRITE, authenticate
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
+from runtime.observe.context import note_actor
 from runtime.tickets.actors import Actor, agent_actor, contact_actor
 from runtime.tickets.errors import Forbidden
 
@@ -94,8 +95,10 @@ class Credentials:
         key, now = kind + hashlib.sha256(secret.encode()).hexdigest(), time.monotonic()
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
+            note_actor(cached[2].kind, cached[2].id)  # for the request's log line
             return cached[1], cached[2]
         grant, actor = lookup(secret)
+        note_actor(actor.kind, actor.id)
         if len(self._cache) >= ACTOR_CACHE_SIZE:
             self._cache.clear()
         self._cache[key] = (now + ACTOR_TTL, grant, actor)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import signal
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from runtime.kb.capture import prepare_capture, run_capture
 from runtime.notify.email import MailNotConfigured, send_email
 from runtime.notify.outbox import EMAIL, WEBHOOK
 from runtime.notify.webhook import post_webhook
+from runtime.observe.context import log_fields
 from runtime.sla.sweep import sweep
 from runtime.tickets.service import TicketService
 from runtime.tickets.timed import run_timed_transitions
@@ -86,23 +88,37 @@ class Worker:
         return count
 
     def _prepared(self, job: sa.Row[Any], now: dt.datetime) -> None:
+        started = time.perf_counter()
         payload: dict[str, Any] | Exception
         try:
-            payload = PREPARE[job.kind](self.compiled, self.engine, dict(job.payload))
+            with log_fields(job_id=job.id, job_kind=job.kind):
+                payload = PREPARE[job.kind](self.compiled, self.engine, dict(job.payload))
         except Exception as exc:  # recorded on the job by _run, as a handler's failure would be
             payload = exc
         with write_transaction(self.engine) as connection:
-            self._run(connection, job, now, payload)
+            self._run(connection, job, now, payload, started)
 
     def _run(self, connection: sa.Connection, job: sa.Row[Any], now: dt.datetime,
-             prepared: dict[str, Any] | Exception | None = None) -> None:
+             prepared: dict[str, Any] | Exception | None = None, started: float | None = None) -> None:
+        """Run the job's handler and log one line saying how it went; records made meanwhile carry the job."""
+        started = time.perf_counter() if started is None else started
+        with log_fields(job_id=job.id, job_kind=job.kind):
+            outcome = self._attempt(connection, job, now, prepared)
+            payload = job.payload if isinstance(job.payload, dict) else {}
+            log.info("job %s (%s): %s", job.id, job.kind, outcome, extra={
+                "ticket_id": payload.get("ticket_id"), "attempt": job.attempts + 1, "outcome": outcome,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3)})
+
+    def _attempt(self, connection: sa.Connection, job: sa.Row[Any], now: dt.datetime,
+                 prepared: dict[str, Any] | Exception | None) -> str:
+        """done, retry (failed, to be tried again later), failed (given up) or unknown kind."""
         handler = HANDLERS.get(job.kind)
         update = sa.update(self.jobs).where(self.jobs.c.id == job.id)
         if handler is None:
             connection.execute(update.values(done_at=now, attempts=job.attempts + 1,
                                              last_error=f"no handler for job kind '{job.kind}'"))
             log.error("job %s: no handler for kind %s", job.id, job.kind)
-            return
+            return "unknown kind"
         try:
             if isinstance(prepared, Exception):
                 raise prepared
@@ -119,8 +135,9 @@ class Worker:
                 log.warning("job %s (%s) failed (attempt %s): %s", job.id, job.kind, attempts, exc)
             else:
                 log.exception("job %s (%s) failed", job.id, job.kind)
-            return
+            return "failed" if attempts >= MAX_ATTEMPTS else "retry"
         connection.execute(update.values(done_at=now, attempts=job.attempts + 1, last_error=None, locked_until=None))
+        return "done"
 
     def run(self, *, once: bool = False) -> None:
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
@@ -133,7 +150,13 @@ class Worker:
             run_timed_transitions(self.compiled, self.engine)
             backlog = self.intake.run_round()
             # Triage after intake, so that mail taken in this round is triaged in it too.
-            backlog = self.triage.run_round() == BATCH or backlog
+            started = time.perf_counter()
+            triaged = self.triage.run_round()
+            if triaged:
+                log.info("triaged %s new tickets", triaged, extra={
+                    "job_kind": "triage", "count": triaged, "outcome": "done",
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3)})
+            backlog = triaged == BATCH or backlog
             if once:
                 break
             if not backlog:

@@ -94,7 +94,8 @@ def test_listing_by_agent_leaves_out_other_agents(demo: Path) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (("token", "create", "--agent", "nobody", "--label", "x", "--scope", "admin"), "no agent with username 'nobody'"),
     (("token", "create", "--agent", "alex", "--label", "x", "--scope", "tickets:delete"),
-     "unknown scope tickets:delete; allowed: tickets:read, tickets:write, people:read, people:write, admin"),
+     "unknown scope tickets:delete; allowed: tickets:read, tickets:write, people:read, people:write, metrics:read, "
+     "admin"),
     (("token", "create", "--agent", "alex", "--label", "x", "--scope", "admin", "--expires", "90 days"),
      "--expires '90 days' is not a duration such as 90d, 12h or 1w"),
     (("token", "create", "--agent", "alex", "--label", "x", "--scope", "admin", "--expires", "0d"),

@@ -112,7 +112,8 @@ def test_a_deactivated_agents_tokens_grant_nothing(desk: AuthDesk) -> None:
 
 @pytest.mark.parametrize(("scopes", "expires_in", "message"), [
     (("tickets:read", "tickets:delete"), None,
-     "unknown scope tickets:delete; allowed: tickets:read, tickets:write, people:read, people:write, admin"),
+     "unknown scope tickets:delete; allowed: tickets:read, tickets:write, people:read, people:write, metrics:read, "
+     "admin"),
     ((), None, "at least one scope"),
     (("admin",), dt.timedelta(seconds=-1), "future"),
 ])

@@ -50,10 +50,10 @@ def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
 
 
 def is_public(path: str) -> bool:
-    """The health check, the definitions, signing in, webhook deliveries (signed with the source's secret
-    instead), forms (anonymous for public ones) and the knowledge base's public portal are open; everything else
-    needs a credential."""
-    return (path in ("/healthz", "/api/v1/types", "/api/v1/auth/login") or path.endswith("/schema")
+    """The health and readiness checks, the definitions, signing in, webhook deliveries (signed with the source's
+    secret instead), forms (anonymous for public ones) and the knowledge base's public portal are open; everything
+    else needs a credential."""
+    return (path in ("/healthz", "/readyz", "/api/v1/types", "/api/v1/auth/login") or path.endswith("/schema")
             or path.startswith(("/api/v1/intake/webhooks/", "/api/v1/intake/forms/", "/api/v1/kb/public/")))
 
 

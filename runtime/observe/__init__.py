@@ -1,0 +1,1 @@
+"""Observability: readiness, Prometheus metrics, structured logs with request ids."""
