@@ -26,7 +26,7 @@ FORMAT_ENV, LEVEL_ENV = "TESSERA_LOG_FORMAT", "TESSERA_LOG_LEVEL"
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` or the context filter.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 # The keys a JSON line always starts with, in this order.
-_HEAD = ("time", "level", "logger", "message")
+_HEAD = ("time", "level", "logger", "message", "pid")
 
 
 def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -40,8 +40,9 @@ def _stamp(record: logging.LogRecord) -> str:
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        # The process id tells apart the lines of serve --workers N, which share one stream.
         line: dict[str, Any] = {"time": _stamp(record), "level": record.levelname.lower(), "logger": record.name,
-                                "message": record.getMessage()}
+                                "message": record.getMessage(), "pid": record.process}
         for key, value in extra_fields(record).items():
             if key not in _HEAD:
                 line[key] = value
