@@ -126,7 +126,7 @@ class DeskGauges:
             if fell_back:
                 fallbacks[kind] = fallbacks.get(kind, 0) + count
         latency = HistogramMetricFamily("tessera_ai_decision_latency_seconds", "Time the AI provider took per "
-                                        "decision (triage, reply, capture), by kind and the provider that "
+                                        "decision (triage, reply, kb_capture), by kind and the provider that "
                                         "answered", labels=["kind", "provider"])
         for (kind, provider), figures in sorted(by_label.items()):
             cumulative, buckets = 0.0, []
