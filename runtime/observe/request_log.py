@@ -64,8 +64,10 @@ class RequestObserver:
     def _log(level: int, scope: HTTPScope, method: str, route: str, status: int, seconds: float,
              fields: dict[str, Any]) -> None:
         client = scope.get("client")
-        log.log(level, "%s %s %s", method, scope["path"], status, extra={
+        # Made and handed on directly: Logger.log would first walk the stack for the caller's file and line.
+        log.handle(log.makeRecord(log.name, level, __file__, 0, "%s %s %s", (method, scope["path"], status), None,
+                                  extra={
             "method": method, "path": scope["path"], "route": route, "status": status,
             "duration_ms": round(seconds * 1000, 3), "client": client[0] if client else None,
             # Known once the credential was resolved (runtime.web.auth notes it); absent for anonymous calls.
-            "actor_kind": fields.get("actor_kind"), "actor_id": fields.get("actor_id")})
+            "actor_kind": fields.get("actor_kind"), "actor_id": fields.get("actor_id")}))
