@@ -7,6 +7,10 @@ written on (a merge moves comments) and, by the actor's kind, whether an agent w
 
 Not in the audit trail, hence taken as they are today: the organization (it follows the requester without an
 event of its own) and extension fields that a policy's ``applies_to`` names.
+
+A ticket imported from another desk (``cli.py import tickets`` with a mapping) has no trail from before its
+import, only its ``imported`` event: its history up to then is what its kept timestamps say (``imported_history``),
+and the import computed its clocks from the same steps (runtime/sla/imported.py), so a replay agrees with them.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ BATCH = 500  # tickets read per round trip
 
 CHANGED, REPLIED, MERGED = "changed", "replied", "merged"
 SKIPPED_ACTIONS = frozenset({"create", "note"})  # the creation itself, and internal notes, which start nothing
+IMPORTED = "imported"  # the event of a ticket that came from another desk through a mapping
+DONE = ("resolved", "closed")
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,9 @@ def _history(compiled: CompiledDesk, current: dict[str, Any], trail: list[Any]) 
         ticket[event.field] = event.old_value
     ticket["status_category"] = _category(compiled, ticket)
     steps = []
+    if any(e.action == IMPORTED for e in trail):
+        imported = imported_history(compiled, ticket)
+        ticket, steps = imported.ticket, imported.steps
     # One change writes one audit row per field, all with the same instant, action and actor.
     for (at, action, actor), group in groupby(trail, key=lambda e: (e.at, e.action, e.actor)):
         rows = list(group)
@@ -93,6 +102,35 @@ def _history(compiled: CompiledDesk, current: dict[str, Any], trail: list[Any]) 
             if fields:
                 steps.append(Step(at, MERGED if action == "merged_into" else CHANGED, fields))
     return History(ticket, steps)
+
+
+def imported_history(compiled: CompiledDesk, imported: dict[str, Any]) -> History:
+    """What an imported ticket's timestamps say happened before it came: created in its workflow's initial state,
+    answered at ``first_response_at``, moved to the state it came in at ``resolved_at`` (in a resolved or closed
+    state) or ``status_changed_at``. What they cannot say (waiting periods, reopenings, earlier priorities) did
+    not happen, as far as its clocks know."""
+    workflow = compiled.workflow_for(imported["type"])
+    created = _instant(imported["created_at"])
+    assert created is not None
+    ticket = {**imported, "status": workflow.initial, "status_category": workflow.categories[workflow.initial],
+              "first_response_at": None}
+    steps = []
+    answered = _instant(imported.get("first_response_at"))
+    if answered is not None:
+        at = max(answered, created)
+        steps += [Step(at, REPLIED, by_agent=True), Step(at, CHANGED, {"first_response_at": answered})]
+    if imported["status"] != workflow.initial:
+        moved = _instant(imported.get("resolved_at") if imported["status_category"] in DONE
+                         else imported.get("status_changed_at"))
+        steps.append(Step(max(moved or _instant(imported["updated_at"]) or created, created), CHANGED,
+                          {"status": imported["status"]}))
+    steps.sort(key=lambda step: step.at)  # stable: an answer at the same instant as the move comes first
+    return History(ticket, steps)
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    """A timestamp as the ticket row holds it, or as an undone audit value holds it (ISO text)."""
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def apply(compiled: CompiledDesk, ticket: dict[str, Any], step: Step) -> dict[str, Any]:
