@@ -1,5 +1,5 @@
 """Tessera's command line: validate, plan, generate, check, migrate, serve, worker, demo, token, agent, contact,
-sla, import, intake, assign, ai."""
+sla, import (mail, tickets), export, intake, assign, ai."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 from runtime.ai.commands import add_ai_commands, add_assign_commands
 from runtime.errors import ConfigInvalid, DatabaseBehind, GeneratedStale, MigrationRefused
-from runtime.intake.commands import add_intake_commands
+from runtime.intake.commands import add_intake_commands, add_mail_import
 from runtime.kb.commands import add_kb_commands
 from runtime.sla.commands import add_sla_commands
+from runtime.transfer.commands import add_export_command, add_ticket_import, mail_by_default
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -420,6 +421,11 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--once", action="store_true", help="run the due jobs once and exit")
     add_auth_commands(sub)
     add_sla_commands(sub, compiled_desk, current_engine)
+    text = "import mail, or tickets from another desk or an export ('import PATH...' alone means mail)"
+    kinds = sub.add_parser("import", help=text, description=text).add_subparsers(dest="kind", required=True)
+    add_mail_import(kinds, compiled_desk, current_engine)
+    add_ticket_import(kinds, compiled_desk, current_engine)
+    add_export_command(sub, compiled_desk, current_engine)
     add_intake_commands(sub, compiled_desk, current_engine)
     add_assign_commands(sub, compiled_desk, current_engine)
     add_ai_commands(sub, compiled_desk, current_engine)
@@ -428,7 +434,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parser().parse_args(mail_by_default(sys.argv[1:] if argv is None else argv,
+                                               ("--root", "--database-url")))
     try:
         code: int = args.handler(args)
     except ConfigInvalid as exc:

@@ -1,5 +1,5 @@
-"""``cli.py import`` (mail files into tickets), ``cli.py intake list|retry`` (the stored messages) and the channels
-that run until stopped: ``cli.py intake poll`` (IMAP) and ``cli.py intake smtp`` (the SMTP listener)."""
+"""``cli.py import mail`` (mail files into tickets), ``cli.py intake list|retry`` (the stored messages) and the
+channels that run until stopped: ``cli.py intake poll`` (IMAP) and ``cli.py intake smtp`` (the SMTP listener)."""
 
 from __future__ import annotations
 
@@ -16,15 +16,21 @@ OUTCOME_ORDER = ("ticket", "comment", "duplicate", "ignored", "quarantined", "do
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024  # as mail.listener.max_size_mb's default, for a listener given by flags
 
 
-def add_intake_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], load_desk: LoadDesk,
-                        open_database: OpenDatabase) -> None:
-    """``import`` and ``intake list|retry|poll|smtp``; ``open_database`` gives an engine on a current database only."""
+def add_mail_import(kinds: argparse._SubParsersAction[argparse.ArgumentParser], load_desk: LoadDesk,
+                    open_database: OpenDatabase) -> None:
+    """``import mail``, beside the other kinds of ``import``; ``open_database`` gives an engine on a current database
+    only."""
     text = "import mail from .eml files, mbox files and Maildir folders"
-    imports = sub.add_parser("import", help=text, description=text)
+    imports = kinds.add_parser("mail", help=text, description=text)
     imports.set_defaults(handler=partial(cmd_import, load_desk=load_desk, open_database=open_database))
     imports.add_argument("paths", nargs="+", metavar="PATH", help="a message, an mbox file or a folder")
     imports.add_argument("--mailbox", metavar="NAME",
                          help="the mailbox the mail arrived at (default: from its recipients)")
+
+
+def add_intake_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], load_desk: LoadDesk,
+                        open_database: OpenDatabase) -> None:
+    """``intake list|retry|poll|smtp``; ``open_database`` gives an engine on a current database only."""
     text = "the inbound messages: list them, retry quarantined ones"
     intake = sub.add_parser("intake", help=text, description=text).add_subparsers(dest="action", required=True)
     listing = intake.add_parser("list", help="stored messages, newest first, with their state and reason")
