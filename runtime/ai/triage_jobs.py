@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from runtime.ai.triage import Triage
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
+from runtime.tickets.driver_insert import RowInsert
 from runtime.tickets.errors import TicketError
 
 log = logging.getLogger("tessera.ai")
@@ -34,13 +35,13 @@ class TriageQueue:
 
     def __init__(self, compiled: CompiledDesk) -> None:
         self.enabled = compiled.definitions.project.ai.triage
-        self._insert = sa.insert(compiled.table("triage_jobs"))
+        self._insert = RowInsert(compiled.table("triage_jobs"))
 
     def ticket_created(self, connection: sa.Connection, ticket: Mapping[str, Any], given: Collection[str],
                        now: dt.datetime) -> None:
         if not self.enabled:
             return
-        connection.execute(self._insert, {
+        self._insert.execute(connection, {
             "ticket_id": ticket["id"], "given": sorted(given), "run_at": now, "attempts": 0,
             "initial": {name: ticket.get(name) for name in ("category", "priority", "language")}})
 

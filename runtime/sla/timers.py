@@ -18,7 +18,7 @@ from runtime.config import ir
 from runtime.sla import clock as clocks
 from runtime.sla.clock import Clock
 from runtime.sla.policies import Facts, PolicyBook
-from runtime.tickets.driver_insert import DriverInsert
+from runtime.tickets.driver_insert import DriverInsert, RowInsert
 
 RESPONSE_METRICS = ("first_response", "next_response")
 BREACH = -1  # the escalation number of a breach event, so that the unique key makes it once-only too
@@ -40,7 +40,7 @@ class SlaClocks:
         self._selection_fields = {"type", "priority", "category", "organization_id"} | {
             name for p in self.book.policies for name, _ in p.field_matches}
         # Built once: these run inside the ticket's write transaction, which on SQLite holds the one write lock.
-        self._insert = sa.insert(self.timers).returning(self.timers.c.id, sort_by_parameter_order=True)
+        self._insert = RowInsert(self.timers, "id")
         self._insert_event = DriverInsert(self.events, ("timer_id", "kind", "escalation", "at", "detail"))
         self._update = sa.update(self.timers).where(self.timers.c.id == sa.bindparam("the_timer"))
         self._note = sa.update(self.events).where(
@@ -181,9 +181,11 @@ class SlaClocks:
             started.append((clock, goal))
         if not started:
             return
-        rows = [{"ticket_id": ticket["id"], **self._columns(clock),
-                 "next_check_at": clocks.next_check(clock, policy.escalations)} for clock, _ in started]
-        ids = connection.execute(self._insert, rows).scalars().all()
+        # One insert per clock (two at most): SQLAlchemy's many-row insert that returns the keys in order costs
+        # more than both.
+        ids = [self._insert.execute(connection, {"ticket_id": ticket["id"], **self._columns(clock),
+                                                 "next_check_at": clocks.next_check(clock, policy.escalations)})
+               for clock, _ in started]
         events = [{"timer_id": timer_id, "kind": "started",
                    "detail": {"target_seconds": goal.seconds, "calendar": goal.calendar.name}}
                   for timer_id, (_, goal) in zip(ids, started, strict=True)]
