@@ -75,13 +75,16 @@ class ApiFlow:
 
     def _make(self, message: IntakeMessage, actor: Actor, type_name: str, payload: dict[str, Any] | BaseModel
               ) -> dict[str, Any]:
-        """The ticket and the note of it in the request's row commit together: retrying after a crash can
-        neither lose it nor make it twice."""
+        """The ticket and the note of it in the request's row commit together (in one savepoint when the
+        transaction is shared with other creates): retrying after a crash can neither lose it nor make it twice."""
         new = self.service.prepare(actor, type_name, payload)
-        with self.service.writing() as connection:
+
+        def make(connection: sa.Connection) -> dict[str, Any]:
             row = self.service.create_in(connection, new, CHANNEL)
             self.store.record(connection, message, PROCESSED, ticket_id=int(row["id"]))
-        return redact(row, actor)
+            return row
+
+        return redact(self.service.together(make), actor)
 
     def _caller(self, source: str) -> Actor:
         kind, _, person = source.partition(":")

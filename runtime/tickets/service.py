@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -17,6 +17,7 @@ from runtime.ai.outbound import check_reply
 from runtime.ai.triage_jobs import TriageQueue
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
+from runtime.db.group_commit import group_commit
 from runtime.kb.capture import KIND as CAPTURE
 from runtime.notify.inbox import inbox_for
 from runtime.notify.outbox import Outbox
@@ -25,10 +26,12 @@ from runtime.sla.timers import clocks_for
 from runtime.tickets import audit
 from runtime.tickets.access import redact
 from runtime.tickets.actors import SYSTEM, Actor
+from runtime.tickets.driver_insert import RowInsert
 from runtime.tickets.errors import Forbidden, InvalidTicket, StaleVersion, TicketNotFound, TransitionRefused
 from runtime.tickets.numbers import TicketNumbers
 from runtime.tickets.records import check_relations, load, split, validate
 
+T = TypeVar("T")
 REQUESTER_SETS = ("title", "description", "priority", "category", "tags", "language")
 
 
@@ -82,10 +85,11 @@ class TicketService:
         self._outbox = Outbox(compiled)
         self._reply_mail = ReplyMail(compiled)
         self._inbox = inbox_for(compiled)
+        self._together = group_commit(engine)
         # Built once and executed with parameters: building ``insert(...).values(**row)`` per call costs more
         # than running it.
-        self._insert_ticket = sa.insert(self.tickets).returning(self.tickets.c.id)
-        self._extension_inserts = {t.name: sa.insert(compiled.table(t.table_name)) for t in compiled.definitions.types}
+        self._insert_ticket = RowInsert(self.tickets, "id")
+        self._extension_inserts = {t.name: RowInsert(compiled.table(t.table_name)) for t in compiled.definitions.types}
         self._numbers = TicketNumbers(compiled.table("ticket_counters"))
         contacts = compiled.table("contacts")
         self._organization_of = sa.select(contacts.c.organization_id).where(contacts.c.id == sa.bindparam("contact"))
@@ -101,8 +105,8 @@ class TicketService:
                external_ref: str | None = None) -> dict[str, Any]:
         """``source_name`` and ``external_ref`` say where in the channel the ticket came from (intake sets them)."""
         new = self.prepare(actor, type_name, payload)
-        with self.writing() as connection:
-            row = self.create_in(connection, new, channel, source_name=source_name, external_ref=external_ref)
+        row = self.together(lambda connection: self.create_in(connection, new, channel, source_name=source_name,
+                                                              external_ref=external_ref))
         return redact(row, actor)
 
     def prepare(self, actor: Actor, type_name: str, payload: dict[str, Any] | BaseModel) -> NewTicket:
@@ -111,7 +115,8 @@ class TicketService:
         ticket_type = self.compiled.definitions.ticket_type(self._type(type_name))
         assert ticket_type is not None
         values = validate(self.compiled.create_models[type_name], payload).model_dump()
-        given = payload.model_dump(exclude_unset=True) if isinstance(payload, BaseModel) else payload
+        # What the creator set: a model's set fields (their values are in ``values``; no second dump), or the keys.
+        given = {k: values[k] for k in payload.model_fields_set} if isinstance(payload, BaseModel) else payload
         if actor.kind == "contact":
             if any(name in given for name in ("requester_id", "assignee_id", "team_id")):
                 msg = "requesters cannot choose the requester, assignee or team"
@@ -129,6 +134,13 @@ class TicketService:
         """A write transaction in which a broken constraint is the caller's invalid ticket, not a server error;
         ``replayable`` as for ``write_transaction``."""
         return _writing(self.engine, replayable)
+
+    def together(self, work: Callable[[sa.Connection], T]) -> T:
+        """``work(connection)`` in a write transaction that it may share with other threads' work, committed
+        once for all of them (runtime/db/group_commit.py); as in ``writing``, a broken constraint is the caller's
+        invalid ticket, and it fails this work alone."""
+        with _integrity_as_invalid():
+            return self._together.run(work)
 
     def create_in(self, connection: sa.Connection, new: NewTicket, channel: str, *, source_name: str | None = None,
                   external_ref: str | None = None, team_id: int | None = None) -> dict[str, Any]:
@@ -156,8 +168,8 @@ class TicketService:
         if team_id is not None and team_id != master.get("team_id"):
             routed["team_id"] = (master.get("team_id"), team_id)
             master["team_id"] = team_id
-        ticket_id = connection.execute(self._insert_ticket, master).scalar_one()
-        connection.execute(self._extension_inserts[new.type_name], {"ticket_id": ticket_id, **own})
+        ticket_id = self._insert_ticket.execute(connection, master)
+        self._extension_inserts[new.type_name].execute(connection, {"ticket_id": ticket_id, **own})
         created = {k: (None, v) for k, v in new.values.items() if v not in (None, [], "")}
         audit.record(connection, self.events, ticket_id, new.actor, channel, "create", created, now)
         if routed:

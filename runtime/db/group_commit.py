@@ -1,0 +1,170 @@
+"""Write transactions shared by the threads that need one at the same time: one commit for all of them.
+
+On SQLite every commit waits for the disk (an fsync of about 2 ms) while it holds the one write lock, so tickets
+committed one by one cap every process together at a few hundred per second. Here the first thread to arrive
+runs its work in a transaction at once; threads that arrive meanwhile queue up, and when that transaction is done
+one of them (the leader) runs everything queued in one transaction and commits once. Nobody waits for a timer:
+alone, work is committed at once; under load, one commit carries many.
+
+In a shared transaction each piece of work runs in a savepoint of its own, so that one the database refuses (a
+unique value already taken, a row it refers to deleted meanwhile) is rolled back and fails alone while the others
+commit. If the shared transaction fails as a whole (it could not begin, or commit), nothing of it was written and
+each thread runs its own work again in a transaction of its own, where any failure is its own. Every thread
+learns its outcome from the leader before the leader lets go of the batch, so none waits for work that will not
+be done.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+
+from runtime.db.engine import write_transaction, writer_gate
+
+T = TypeVar("T")
+Work = Callable[[sa.Connection], T]
+Transaction = Callable[[], AbstractContextManager[sa.Connection]]
+
+# Work items in one transaction at most: the write lock is held for all of them, and the first waits for the last.
+MOST = 50
+SAVEPOINT, RELEASE, ROLLBACK_TO = "SAVEPOINT job", "RELEASE SAVEPOINT job", "ROLLBACK TO SAVEPOINT job"
+log = logging.getLogger("tessera.db")
+
+
+class _Job(Generic[T]):
+    __slots__ = ("alone", "done", "error", "result", "work")
+
+    def __init__(self, work: Work[T]) -> None:
+        self.work = work
+        self.result: T | None = None
+        self.error: Exception | None = None
+        self.done = False
+        # The shared transaction failed as a whole: the job's own thread runs it again, in a transaction of its own.
+        self.alone = False
+
+    @property
+    def settled(self) -> bool:
+        return self.done or self.alone
+
+
+class GroupCommit:
+    """Runs the work of concurrent threads in shared write transactions; one per engine and process."""
+
+    def __init__(self, transaction: Transaction, *, most: int = MOST) -> None:
+        self.transaction = transaction  # opens one write transaction (tests wrap it to hold or fail a batch)
+        self.most = most
+        self._changed = threading.Condition()
+        self._queue: list[_Job[Any]] = []
+        self._leading = False
+
+    @property
+    def waiting(self) -> int:
+        """Jobs queued behind the transaction in progress."""
+        with self._changed:
+            return len(self._queue)
+
+    def run(self, work: Work[T]) -> T:
+        """``work(connection)`` in a write transaction, perhaps shared; its result once committed, or its error."""
+        job: _Job[T] = _Job(work)
+        with self._changed:
+            self._queue.append(job)
+            while self._leading and not job.settled:
+                self._changed.wait()
+            batch: list[_Job[Any]] = []
+            if not job.settled:
+                self._leading = True
+                self._queue.remove(job)
+                batch, self._queue = [job, *self._queue[:self.most - 1]], self._queue[self.most - 1:]
+        if batch:
+            try:
+                self._write(batch)
+            finally:
+                with self._changed:
+                    for other in batch:
+                        if not other.settled:  # only if the leader itself was interrupted (KeyboardInterrupt, say)
+                            other.alone = True
+                    self._leading = False
+                    self._changed.notify_all()
+        if job.alone:
+            with self.transaction() as connection:
+                return work(connection)
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[return-value]
+
+    def _write(self, batch: list[_Job[Any]]) -> None:
+        if len(batch) == 1:
+            job = batch[0]
+            try:
+                with self.transaction() as connection:
+                    job.result = job.work(connection)
+            except Exception as exc:
+                job.error = exc
+            job.done = True
+            return
+        outcomes: list[tuple[_Job[Any], Any, Exception | None]] = []
+        try:
+            with self.transaction() as connection:
+                # Straight to the driver: SQLAlchemy's begin_nested compiles its SAVEPOINT and RELEASE afresh each
+                # time, which costs more than the rest of a small job's statements.
+                driver = connection.connection.driver_connection
+                assert driver is not None
+                for job in batch:
+                    driver.execute(SAVEPOINT)
+                    try:
+                        result = job.work(connection)
+                    except Exception as exc:
+                        # If the rollback fails too, the transaction is beyond repair: the whole batch goes again.
+                        driver.execute(ROLLBACK_TO)
+                        driver.execute(RELEASE)
+                        outcomes.append((job, None, exc))
+                    else:
+                        driver.execute(RELEASE)
+                        outcomes.append((job, result, None))
+        except Exception:
+            log.warning("a shared write transaction of %d jobs failed; each runs again alone", len(batch),
+                        exc_info=True)
+            for job in batch:
+                job.alone = True
+            return
+        for job, result, error in outcomes:
+            job.result, job.error, job.done = result, error, True
+
+
+class _Alone(GroupCommit):
+    """Each thread's work in its own transaction: for in-memory SQLite, where every thread has its own database."""
+
+    def run(self, work: Work[T]) -> T:
+        with self.transaction() as connection:
+            return work(connection)
+
+
+_groups: weakref.WeakKeyDictionary[sa.Engine, GroupCommit] = weakref.WeakKeyDictionary()
+_groups_lock = threading.Lock()
+
+
+def _alive(held: weakref.ref[sa.Engine]) -> sa.Engine:
+    engine = held()
+    assert engine is not None  # the group is only reached through its engine
+    return engine
+
+
+def group_commit(engine: sa.Engine) -> GroupCommit:
+    """The engine's shared writer in this process: every service writing through it shares its transactions."""
+    group = _groups.get(engine)
+    if group is None:
+        with _groups_lock:
+            group = _groups.get(engine)
+            if group is None:
+                shared = engine.dialect.name == "postgresql" or writer_gate(engine) is not None
+                # Weakly: the group lives as long as its engine, and a closure holding the engine would keep both.
+                held = weakref.ref(engine)
+                group = (GroupCommit if shared else _Alone)(lambda: write_transaction(_alive(held)))
+                _groups[engine] = group
+    return group

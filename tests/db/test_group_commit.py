@@ -1,0 +1,166 @@
+"""Work from many threads shares write transactions: one commit for all, each thread its own result or error, a
+refused piece of work fails alone, a failed shared transaction is run again piece by piece, and no thread is left
+waiting when the one writing for it is interrupted. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from runtime.db.engine import make_engine, write_transaction
+from runtime.db.group_commit import GroupCommit, group_commit
+
+metadata = sa.MetaData()
+items = sa.Table("items", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("name", sa.String(50), nullable=False, unique=True))
+HANG_GUARD = 60.0  # seconds: far beyond any run; only a thread left waiting for ever reaches it
+
+
+class Interrupted(BaseException):
+    """As KeyboardInterrupt: not an Exception, so nothing on the way catches it."""
+
+
+@pytest.fixture
+def engine(tmp_path: Path, database_url: str) -> Iterator[sa.Engine]:
+    engine = make_engine(database_url, tmp_path)
+    metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+class Transactions:
+    """Opens the group's write transactions and counts them. The first waits until ``others`` pieces of work have
+    queued behind it, so that they make one batch; the one numbered ``fail_at`` fails as its commit would."""
+
+    def __init__(self, engine: sa.Engine, others: int, fail_at: int | None = None) -> None:
+        self.engine, self.others, self.fail_at = engine, others, fail_at
+        self.group = GroupCommit(self)
+        self.opened = 0
+
+    @contextmanager
+    def __call__(self) -> Iterator[sa.Connection]:
+        number, self.opened = self.opened, self.opened + 1
+        if number == 0:
+            deadline = time.monotonic() + HANG_GUARD
+            while self.group.waiting < self.others and time.monotonic() < deadline:
+                time.sleep(0.002)
+        with write_transaction(self.engine) as connection:
+            yield connection
+            if number == self.fail_at:
+                msg = "the disk went away"
+                raise OSError(msg)
+
+
+def insert(name: str, then: Callable[[sa.Connection], object] | None = None) -> Callable[[sa.Connection], int]:
+    def work(connection: sa.Connection) -> int:
+        row_id = int(connection.execute(sa.insert(items).values(name=name).returning(items.c.id)).scalar_one())
+        if then is not None:
+            then(connection)
+        return row_id
+
+    return work
+
+
+def run_all(transactions: Transactions, works: list[Callable[[sa.Connection], int]]) -> list[object]:
+    """Each piece of work in a thread of its own, the first alone ahead of the others; each one's result or error."""
+    outcomes: list[object] = [None] * len(works)
+
+    def one(n: int) -> None:
+        try:
+            outcomes[n] = transactions.group.run(works[n])
+        except BaseException as exc:  # recorded for the assertions, Interrupted included
+            outcomes[n] = exc
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(len(works))]
+    threads[0].start()
+    deadline = time.monotonic() + HANG_GUARD
+    while transactions.opened == 0 and time.monotonic() < deadline:
+        time.sleep(0.002)  # the first is writing alone: the others queue behind it
+    for thread in threads[1:]:
+        thread.start()
+    for thread in threads:
+        thread.join(HANG_GUARD)
+    assert not any(thread.is_alive() for thread in threads), "a thread is still waiting for its work"
+    return outcomes
+
+
+def names(engine: sa.Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {row.name: row.id for row in connection.execute(sa.select(items))}
+
+
+def test_work_arriving_together_shares_one_transaction_and_each_gets_its_own_result(engine: sa.Engine) -> None:
+    transactions = Transactions(engine, others=7)
+    outcomes = run_all(transactions, [insert(f"item {n}") for n in range(8)])
+    assert transactions.opened == 2  # the first alone, the seven that queued behind it together
+    stored = names(engine)
+    assert outcomes == [stored[f"item {n}"] for n in range(8)]
+
+
+def test_work_the_database_refuses_fails_alone_and_leaves_nothing_behind(engine: sa.Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(sa.insert(items).values(name="taken"))
+    transactions = Transactions(engine, others=5)
+
+    def take_twice(connection: sa.Connection) -> object:
+        return connection.execute(sa.insert(items).values(name="taken"))
+
+    works = [insert(f"item {n}") for n in range(6)]
+    works[3] = insert("written before the refusal", then=take_twice)
+    outcomes = run_all(transactions, works)
+    assert transactions.opened == 2
+    assert isinstance(outcomes[3], sa.exc.IntegrityError)
+    stored = names(engine)
+    assert "written before the refusal" not in stored  # its savepoint was rolled back, and only it
+    assert [outcomes[n] for n in (0, 1, 2, 4, 5)] == [stored[f"item {n}"] for n in (0, 1, 2, 4, 5)]
+
+
+def test_a_shared_transaction_that_fails_is_run_again_by_each_thread_alone(engine: sa.Engine) -> None:
+    transactions = Transactions(engine, others=5, fail_at=1)
+    outcomes = run_all(transactions, [insert(f"item {n}") for n in range(6)])
+    assert transactions.opened == 2 + 5  # the first, the failed batch, then each of its five alone
+    stored = names(engine)
+    assert len(stored) == 6
+    assert outcomes == [stored[f"item {n}"] for n in range(6)]
+
+
+def test_an_interrupted_writer_leaves_no_thread_waiting(engine: sa.Engine) -> None:
+    transactions = Transactions(engine, others=5)
+
+    def interrupt(_connection: sa.Connection) -> object:
+        raise Interrupted
+
+    works = [insert(f"item {n}") for n in range(6)]
+    works[2] = insert("interrupted", then=interrupt)
+    outcomes = run_all(transactions, works)  # fails if any thread is still waiting
+    interrupted = [n for n, outcome in enumerate(outcomes) if isinstance(outcome, Interrupted)]
+    # The interrupted work, and the thread that was writing the batch when it was interrupted (perhaps the same);
+    # every other thread ran its work again alone.
+    assert 2 in interrupted
+    assert len(interrupted) <= 2
+    stored = names(engine)
+    assert "interrupted" not in stored
+    for n, outcome in enumerate(outcomes):
+        if n not in interrupted:
+            assert outcome == stored[f"item {n}"]
+    assert len(stored) == 6 - len(interrupted)
+    assert transactions.group.waiting == 0
+
+
+def test_in_memory_sqlite_runs_each_thread_work_in_its_own_transaction() -> None:
+    """Every thread has a database of its own there: work run on another thread's connection would be lost."""
+    engine = sa.create_engine("sqlite://")
+    try:
+        group = group_commit(engine)
+        assert group is group_commit(engine)
+        metadata.create_all(engine)
+        assert group.run(insert("alone")) == 1
+        assert names(engine) == {"alone": 1}
+    finally:
+        engine.dispose()

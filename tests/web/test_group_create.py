@@ -1,0 +1,173 @@
+"""Typed creates sent at the same time share write transactions (runtime/db/group_commit.py), through the app and
+on SQLite and PostgreSQL: every request gets its own ticket with its own number (unique, without gaps) and all its
+rows, one the database refuses gets its own 4xx while the others are made, a key-carrying create keeps its record,
+and a failed shared transaction is made good request by request."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from runtime.db.engine import write_transaction
+from runtime.db.group_commit import group_commit
+from tests.intake.intake_http import intake_api, intake_desk, rows
+from tests.tickets.service_fixtures import SeededDesk
+from tests.web.api_client import Api
+
+CREATE = "/api/v1/types/it_support/tickets"
+HANG_GUARD = 60.0  # seconds: far beyond any run; only a request left waiting for ever reaches it
+# Requests held back together: the test client runs handlers on the event loop's default thread pool, which has at
+# least five threads, so all of them are queued at once.
+TOGETHER = 5
+
+
+@pytest.fixture
+def desk(tmp_path: Path, database_url: str) -> SeededDesk:
+    return intake_desk(tmp_path, database_url)
+
+
+@pytest.fixture
+def api(desk: SeededDesk) -> Iterator[Api]:
+    with intake_api(desk) as api:
+        api.token("alex")  # made before the threads start, which would race to make it
+        yield api
+
+
+def post(api: Api, body: dict[str, Any], key: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {api.token('alex')}", **({"Idempotency-Key": key} if key else {})}
+    return api.client.post(CREATE, json=body, headers=headers)
+
+
+def sending(api: Api, body: dict[str, Any], key: str | None = None) -> Callable[[], Any]:
+    return lambda: post(api, body, key)
+
+
+def numbers(desk: SeededDesk) -> list[str]:
+    return [t["number"] for t in rows(desk, "tickets", type="it_support")]
+
+
+class Held:
+    """The app's shared writer with its first transaction held until ``others`` creates have queued behind it
+    (then ``meanwhile`` runs), so that those make one batch; the transaction numbered ``fail_at`` fails as its
+    commit would."""
+
+    def __init__(self, desk: SeededDesk, others: int, meanwhile: Callable[[], None] = lambda: None,
+                 fail_at: int | None = None) -> None:
+        self.desk, self.others, self.meanwhile, self.fail_at = desk, others, meanwhile, fail_at
+        self.group = group_commit(desk.engine)
+        self.opened = 0
+
+    @contextmanager
+    def __call__(self) -> Iterator[sa.Connection]:
+        number, self.opened = self.opened, self.opened + 1
+        if number == 0:
+            deadline = time.monotonic() + HANG_GUARD
+            while self.group.waiting < self.others and time.monotonic() < deadline:
+                time.sleep(0.002)
+            self.meanwhile()
+        with write_transaction(self.desk.engine) as connection:
+            yield connection
+            if number == self.fail_at:
+                msg = "the disk went away"
+                raise OSError(msg)
+
+
+def send_together(held: Held, requests: list[Callable[[], Any]], monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The first request alone, held in its transaction until the others have queued; every response."""
+    monkeypatch.setattr(held.group, "transaction", held)
+    responses: list[Any] = [None] * len(requests)
+
+    def one(n: int) -> None:
+        responses[n] = requests[n]()
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(len(requests))]
+    threads[0].start()
+    deadline = time.monotonic() + HANG_GUARD
+    while held.opened == 0 and time.monotonic() < deadline:
+        time.sleep(0.002)
+    for thread in threads[1:]:
+        thread.start()
+    for thread in threads:
+        thread.join(HANG_GUARD)
+    assert not any(thread.is_alive() for thread in threads), "a request is still waiting for its ticket"
+    return responses
+
+
+def test_creates_sent_at_once_get_distinct_numbers_without_gaps_and_all_their_rows(api: Api,
+                                                                                   desk: SeededDesk) -> None:
+    before = numbers(desk)
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        responses = list(pool.map(lambda n: post(api, {"title": f"Parallel {n}", "priority": "P2"}), range(36)))
+    assert [r.status_code for r in responses] == [201] * 36
+    made = sorted(r.json()["number"] for r in responses)
+    last = max(int(n.split("-")[1]) for n in before) if before else 0
+    assert made == [f"IT-{n:06d}" for n in range(last + 1, last + 37)]
+    assert sorted(numbers(desk)) == sorted([*before, *made])
+    for response in responses:
+        ticket = response.json()
+        assert api.call("GET", f"/api/v1/tickets/{ticket['id']}").json()["title"] == ticket["title"]
+        events = api.call("GET", f"/api/v1/tickets/{ticket['id']}/events").json()
+        assert {e["field"] for e in events if e["action"] == "create"} >= {"title", "priority"}
+        clocks = api.call("GET", f"/api/v1/tickets/{ticket['id']}/sla").json()
+        assert sorted(c["metric"] for c in clocks) == ["first_response", "resolution"]
+    jobs = desk.compiled.table("triage_jobs")
+    with desk.engine.connect() as connection:
+        queued = set(connection.execute(sa.select(jobs.c.ticket_id)).scalars())
+    assert {r.json()["id"] for r in responses} <= queued
+
+
+def test_a_create_the_database_refuses_fails_alone_with_its_own_problem(api: Api, desk: SeededDesk,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    now = dt.datetime.now(dt.UTC)
+    with desk.engine.begin() as connection:
+        leaving = int(connection.execute(sa.insert(desk.compiled.table("contacts")).values(
+            email="leaving@example.org", name="Leaving", created_at=now, updated_at=now)
+            .returning(desk.compiled.table("contacts").c.id)).scalar_one())
+
+    def delete_the_requester() -> None:
+        # After the create naming them was checked and queued, before it is written: the database refuses it.
+        with desk.engine.begin() as connection:
+            connection.execute(sa.delete(desk.compiled.table("contacts")).where(
+                desk.compiled.table("contacts").c.id == leaving))
+
+    before = numbers(desk)
+    held = Held(desk, others=TOGETHER - 1, meanwhile=delete_the_requester)
+    bodies: list[tuple[dict[str, Any], str | None]] = [({"title": f"Together {n}"}, None) for n in range(TOGETHER)]
+    bodies[2] = ({"title": "From someone leaving", "requester_id": leaving}, None)
+    bodies[3] = ({"title": "With a key"}, "together-key")
+    requests = [sending(api, body, key) for body, key in bodies]
+    responses = send_together(held, requests, monkeypatch)
+    assert held.opened == 2  # the first alone, the four that queued behind it in one transaction
+    assert [r.status_code for r in responses] == [201, 201, 422, 201, 201]
+    problem = responses[2].json()
+    assert problem["status"] == 422
+    assert [e["field"] for e in problem["errors"]] == ["(ticket)"]
+    assert "From someone leaving" not in {t["title"] for t in rows(desk, "tickets")}
+    made = sorted(r.json()["number"] for n, r in enumerate(responses) if n != 2)
+    last = max(int(n.split("-")[1]) for n in before)
+    assert made == [f"IT-{n:06d}" for n in range(last + 1, last + 5)]  # the refused one's number went back
+    [keyed] = rows(desk, "intake_messages", channel="api", external_id="together-key")
+    assert (keyed["state"], keyed["ticket_id"]) == ("processed", responses[3].json()["id"])
+    again = post(api, {"title": "With a key"}, key="together-key")
+    assert (again.status_code, again.json()["id"]) == (201, responses[3].json()["id"])
+
+
+def test_a_failed_shared_transaction_is_made_good_request_by_request(api: Api, desk: SeededDesk,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    held = Held(desk, others=TOGETHER - 1, fail_at=1)
+    titles = [f"Retried {n}" for n in range(TOGETHER)]
+    responses = send_together(held, [sending(api, {"title": t}) for t in titles], monkeypatch)
+    assert [r.status_code for r in responses] == [201] * TOGETHER
+    assert held.opened == 2 + TOGETHER - 1  # the first, the failed batch, then each of its creates alone
+    stored = [t["title"] for t in rows(desk, "tickets") if t["title"].startswith("Retried ")]
+    assert sorted(stored) == sorted(titles)  # each made once
+    assert len({r.json()["number"] for r in responses}) == TOGETHER
