@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 import sqlalchemy as sa
 from litestar import get as get_route
 from litestar import post
-from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,7 +20,7 @@ from runtime.compile.desk import CompiledDesk
 from runtime.tickets.actors import Actor
 from runtime.tickets.errors import Forbidden
 from runtime.tickets.service import TicketService
-from runtime.web.auth import actor_provider
+from runtime.web.auth import actor_dependency
 from runtime.web.problems import problem_responses
 from runtime.web.tickets_api import MAX_ID, NO_NUL, Id, Json, Who, as_json
 
@@ -50,7 +49,7 @@ def ai_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRouteHand
     service = TicketService(compiled, engine)
     reviews = Reviews(compiled, engine, Triage(compiled, provider_for(compiled), service))
     replies = Replies(compiled, engine)
-    dependencies = {"actor": Provide(actor_provider(compiled, engine), sync_to_thread=True)}
+    dependencies = {"actor": actor_dependency(compiled, engine)}
     common: dict[str, Any] = {"sync_to_thread": True, "dependencies": dependencies, "tags": ["ai"],
                               "responses": problem_responses(400, 403, 404, 409, 422)}
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from litestar import Request
+from litestar.concurrency import sync_to_thread
+from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
 from runtime.auth.sessions import SessionGrant, find_session
@@ -32,6 +34,7 @@ ACTOR_CACHE_SIZE = 10_000  # credentials per process; the cache starts over when
 SESSION_COOKIE = "tessera_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TOKEN, SESSION = "t:", "s:"  # the kinds of credential, as the cache's keys begin
 
 
 @dataclass(frozen=True)
@@ -61,42 +64,72 @@ class Credentials:
         self._cache: dict[str, tuple[float, Grant, Actor]] = {}
 
     def resolve(self, request: Request[Any, Any, Any]) -> tuple[Grant, Actor]:
+        kind, secret = self._credential(request)
+        found = self._cached(kind, secret, self._token if kind == TOKEN else self._session)
+        self._check_csrf(request, kind, found[0])
+        return found
+
+    async def resolve_async(self, request: Request[Any, Any, Any]) -> tuple[Grant, Actor]:
+        """``resolve`` on the event loop: a credential read within ``ACTOR_TTL`` costs no thread; only looking one up
+        in the database goes to a worker thread."""
+        kind, secret = self._credential(request)
+        found = self._fresh(self._key(kind, secret), time.monotonic())
+        if found is None:
+            found = await sync_to_thread(self._cached, kind, secret, self._token if kind == TOKEN else self._session)
+        self._check_csrf(request, kind, found[0])
+        return found
+
+    @staticmethod
+    def _credential(request: Request[Any, Any, Any]) -> tuple[str, str]:
+        """Which kind of credential the request carries (``TOKEN`` or ``SESSION``) and its secret."""
         header = request.headers.get("authorization", "")
         if header:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 msg = "send an API token as 'Authorization: Bearer <token>'"
                 raise NotAuthorizedException(msg, headers={"WWW-Authenticate": "Bearer"})
-            return self._cached("t:", token.strip(), self._token)
+            return TOKEN, token.strip()
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
-            grant, actor = self._cached("s:", cookie, self._session)
-            if request.method not in SAFE_METHODS:
-                sent = request.headers.get(CSRF_HEADER, "")
-                if not sent or grant.csrf_token is None or not hmac.compare_digest(sent, grant.csrf_token):
-                    msg = f"a signed-in browser must send its CSRF token in the {CSRF_HEADER} header"
-                    raise PermissionDeniedException(msg)
-            return grant, actor
+            return SESSION, cookie
         msg = "send an API token as 'Authorization: Bearer <token>', or sign in at /api/v1/auth/login"
         raise NotAuthorizedException(msg, headers={"WWW-Authenticate": "Bearer"})
+
+    @staticmethod
+    def _check_csrf(request: Request[Any, Any, Any], kind: str, grant: Grant) -> None:
+        if kind == SESSION and request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not sent or grant.csrf_token is None or not hmac.compare_digest(sent, grant.csrf_token):
+                msg = f"a signed-in browser must send its CSRF token in the {CSRF_HEADER} header"
+                raise PermissionDeniedException(msg)
 
     def browser(self, secret: str) -> tuple[Grant, Actor] | None:
         """The grant and person of a session cookie, through the same cache as ``resolve``; None when the session
         has ended (the pages then ask to sign in instead of answering 401)."""
         try:
-            return self._cached("s:", secret, self._session)
+            return self._cached(SESSION, secret, self._session)
         except (NotAuthorizedException, PermissionDeniedException):
             return None
 
     def forget(self, kind: str, secret: str) -> None:
-        self._cache.pop(kind + hashlib.sha256(secret.encode()).hexdigest(), None)
+        self._cache.pop(self._key(kind, secret), None)
 
-    def _cached(self, kind: str, secret: str, lookup: Callable[[str], tuple[Grant, Actor]]) -> tuple[Grant, Actor]:
-        key, now = kind + hashlib.sha256(secret.encode()).hexdigest(), time.monotonic()
+    @staticmethod
+    def _key(kind: str, secret: str) -> str:
+        return kind + hashlib.sha256(secret.encode()).hexdigest()
+
+    def _fresh(self, key: str, now: float) -> tuple[Grant, Actor] | None:
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
             note_actor(cached[2].kind, cached[2].id)  # for the request's log line
             return cached[1], cached[2]
+        return None
+
+    def _cached(self, kind: str, secret: str, lookup: Callable[[str], tuple[Grant, Actor]]) -> tuple[Grant, Actor]:
+        key, now = self._key(kind, secret), time.monotonic()
+        found = self._fresh(key, now)
+        if found is not None:
+            return found
         grant, actor = lookup(secret)
         note_actor(actor.kind, actor.id)
         if len(self._cache) >= ACTOR_CACHE_SIZE:
@@ -169,11 +202,27 @@ def actor_provider(compiled: CompiledDesk, engine: sa.Engine, scope_prefix: str 
 
     def provide_actor(request: Request[Any, Any, Any]) -> Actor:
         grant, actor = credentials.resolve(request)
-        needed = f"{scope_prefix}:{'read' if request.method in SAFE_METHODS else 'write'}"
-        if needed not in grant.scopes and ADMIN not in grant.scopes:
-            what = "the token" if grant.csrf_token is None else "a browser session of this person"
-            msg = f"{what} lacks the scope {needed}"
-            raise PermissionDeniedException(msg)
-        return actor
+        return _allowed(request, grant, actor, scope_prefix)
 
     return provide_actor
+
+
+def actor_dependency(compiled: CompiledDesk, engine: sa.Engine, scope_prefix: str = "tickets") -> Provide:
+    """``actor_provider`` as the routes' ``actor`` dependency, resolved on the event loop: a synchronous one would
+    take a trip to a worker thread of its own before the handler's, on every request."""
+    credentials = credentials_for(compiled, engine)
+
+    async def provide_actor(request: Request[Any, Any, Any]) -> Actor:
+        grant, actor = await credentials.resolve_async(request)
+        return _allowed(request, grant, actor, scope_prefix)
+
+    return Provide(provide_actor)
+
+
+def _allowed(request: Request[Any, Any, Any], grant: Grant, actor: Actor, scope_prefix: str) -> Actor:
+    needed = f"{scope_prefix}:{'read' if request.method in SAFE_METHODS else 'write'}"
+    if needed not in grant.scopes and ADMIN not in grant.scopes:
+        what = "the token" if grant.csrf_token is None else "a browser session of this person"
+        msg = f"{what} lacks the scope {needed}"
+        raise PermissionDeniedException(msg)
+    return actor

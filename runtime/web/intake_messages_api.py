@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from litestar import Response, get, post
-from litestar.di import Provide
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
@@ -26,7 +25,7 @@ from runtime.intake.pipeline import IntakePipeline
 from runtime.intake.store import QUARANTINED, STATES
 from runtime.tickets.actors import Actor
 from runtime.tickets.errors import Forbidden, TicketError
-from runtime.web.auth import actor_provider
+from runtime.web.auth import actor_dependency
 from runtime.web.intake_answers import IntakeOutcome
 from runtime.web.problems import problem_responses
 from runtime.web.tickets_api import MAX_ID, Who
@@ -88,7 +87,7 @@ def _cursor(cursor: str | None) -> int | None:
 def intake_message_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRouteHandler]:
     messages = IntakeMessages(compiled, engine)
     pipeline = IntakePipeline(compiled, engine)
-    dependencies = {"actor": Provide(actor_provider(compiled, engine), sync_to_thread=True)}
+    dependencies = {"actor": actor_dependency(compiled, engine)}
     common: dict[str, Any] = {"sync_to_thread": True, "dependencies": dependencies, "tags": ["intake"]}
     base = "/api/v1/intake/messages"
 

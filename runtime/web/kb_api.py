@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from litestar import Request, delete, get, patch, post
-from litestar.di import Provide
 from litestar.exceptions import TooManyRequestsException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromQuery, JSONBody, QueryParameter
@@ -21,7 +20,7 @@ from runtime.kb.index import index_for
 from runtime.kb.recommend import Recommender
 from runtime.kb.translate import translate
 from runtime.tickets.actors import Actor
-from runtime.web.auth import actor_provider
+from runtime.web.auth import actor_dependency
 from runtime.web.problems import problem_responses
 from runtime.web.threaded import threaded
 from runtime.web.tickets_api import MAX_ID, NO_NUL, Id, Json, Who, as_json
@@ -84,7 +83,7 @@ def kb_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRouteHand
     articles = KbArticles(compiled, engine)
     recommender = Recommender(compiled, engine)
     limit = RateLimit(PUBLIC_PER_MINUTE)
-    dependencies = {"actor": Provide(actor_provider(compiled, engine), sync_to_thread=True)}
+    dependencies = {"actor": actor_dependency(compiled, engine)}
     common: dict[str, Any] = {"dependencies": dependencies, "tags": ["knowledge base"],
                               "responses": problem_responses(400, 403, 404, 409, 422)}
     public: dict[str, Any] = {"tags": ["knowledge base"],

@@ -15,7 +15,7 @@ from runtime.people.models import KINDS
 from runtime.people.service import PeopleService
 from runtime.tickets.actors import Actor
 from runtime.tickets.audit import json_value
-from runtime.web.auth import actor_provider
+from runtime.web.auth import actor_dependency
 from runtime.web.tickets_api import MAX_ID, Id
 
 Json = dict[str, Any]
@@ -24,7 +24,7 @@ Who = NamedDependency[Actor]
 
 def people_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRouteHandler]:
     service = PeopleService(compiled, engine)
-    provide = Provide(actor_provider(compiled, engine, scope_prefix="people"), sync_to_thread=True)
+    provide = actor_dependency(compiled, engine, scope_prefix="people")
     handlers: list[HTTPRouteHandler] = []
     for kind, (model, _, _) in KINDS.items():
         handlers += _kind_handlers(kind, model, service, provide)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from litestar import get, post
 from litestar.datastructures import UploadFile
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
@@ -25,7 +25,7 @@ from runtime.tickets.audit import json_value
 from runtime.tickets.errors import InvalidTicket
 from runtime.tickets.files import TicketFiles
 from runtime.tickets.relations import TicketRelations
-from runtime.web.auth import actor_provider
+from runtime.web.auth import actor_dependency
 from runtime.web.tickets_api import MAX_ID, Id
 
 Json = dict[str, Any]
@@ -64,7 +64,7 @@ def relation_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRou
     files = TicketFiles(compiled, engine)
     relations = TicketRelations(compiled, engine)
     common: dict[str, Any] = {"sync_to_thread": True, "tags": ["tickets"],
-                              "dependencies": {"actor": Provide(actor_provider(compiled, engine), sync_to_thread=True)}}
+                              "dependencies": {"actor": actor_dependency(compiled, engine)}}
 
     @post("/api/v1/tickets/{ticket_id:int}/attachments", **common)
     def upload(actor: Who, ticket_id: Id,

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from litestar import get
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromQuery, QueryParameter
 
@@ -16,7 +16,7 @@ from runtime.compile.desk import CompiledDesk
 from runtime.sla.metrics import AT_RISK_LIMIT, at_risk, instant, sla_metrics
 from runtime.tickets.actors import Actor
 from runtime.tickets.errors import InvalidTicket
-from runtime.web.auth import actor_provider
+from runtime.web.auth import actor_dependency
 from runtime.web.tickets_api import Json, as_json
 
 Who = NamedDependency[Actor]
@@ -39,7 +39,7 @@ def _time(name: str, value: str | None) -> dt.datetime | None:
 
 
 def sla_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRouteHandler]:
-    dependencies = {"actor": Provide(actor_provider(compiled, engine), sync_to_thread=True)}
+    dependencies = {"actor": actor_dependency(compiled, engine)}
     common: dict[str, Any] = {"sync_to_thread": True, "dependencies": dependencies, "tags": ["sla"]}
 
     @get("/api/v1/sla/metrics", **common)

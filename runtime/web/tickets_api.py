@@ -22,7 +22,7 @@ from runtime.tickets.errors import InvalidTicket, TicketNotFound
 from runtime.tickets.files import TicketFiles
 from runtime.tickets.listing import ListQuery, filterable_fields, list_tickets
 from runtime.tickets.service import TicketService
-from runtime.web.auth import actor_provider
+from runtime.web.auth import actor_dependency
 from runtime.web.problems import problem_responses
 
 Json = dict[str, Any]
@@ -75,7 +75,7 @@ def ticket_handlers(compiled: CompiledDesk, engine: sa.Engine) -> list[HTTPRoute
     service = TicketService(compiled, engine)
     attachments = TicketFiles(compiled, engine)
     extra_filters = filterable_fields(compiled)
-    dependencies = {"actor": Provide(actor_provider(compiled, engine), sync_to_thread=True)}
+    dependencies = {"actor": actor_dependency(compiled, engine)}
     common: dict[str, Any] = {"sync_to_thread": True, "dependencies": dependencies, "tags": ["tickets"]}
 
     @get("/api/v1/tickets", **common)
