@@ -7,6 +7,7 @@ time) or over new rows only (``growing``). A scrape reuses the figures of the la
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from runtime.compile.desk import CompiledDesk
 from runtime.observe.growing import GrowingTally
 
+log = logging.getLogger("tessera.metrics")
 CACHE_SECONDS = 5.0
 # The share of a clock's target left from which it is at risk; the ticket page warns from the same share.
 WARN_SHARE = 0.2
@@ -60,9 +62,22 @@ class DeskGauges:
     def collect(self) -> Iterator[Metric]:
         with self._lock:
             if self._cached is None or time.monotonic() - self._cached[0] > CACHE_SECONDS:
-                self._cached = (time.monotonic(), self._read())
+                self._cached = (time.monotonic(), self._read_or_down())
             metrics = self._cached[1]
         yield from metrics
+
+    def _read_or_down(self) -> list[Metric]:
+        # A database that fails must not take the request figures down with it: they matter most just then.
+        up = GaugeMetricFamily("tessera_desk_figures_up", "1 when the desk's figures below were read from the "
+                               "database at this scrape, 0 when that failed (they are left out then)")
+        try:
+            figures = self._read()
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("metrics: the desk's figures could not be read: %s", exc)
+            up.add_metric([], 0)
+            return [up]
+        up.add_metric([], 1)
+        return [up, *figures]
 
     def _read(self) -> list[Metric]:
         now = dt.datetime.now(dt.UTC)

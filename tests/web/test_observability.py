@@ -231,6 +231,20 @@ def test_metrics_follow_tickets_intake_sla_ai_and_jobs(observed: Observed) -> No
     assert value(after, "tessera_worker_jobs_pending", kind="triage") == waiting_triage - 1
 
 
+def test_metrics_still_count_requests_when_the_database_fails(observed: Observed,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    assert value(observed.metrics(), "tessera_desk_figures_up") == 1
+
+    def fail(_self: desk_gauges.DeskGauges) -> None:
+        raise sa.exc.OperationalError("SELECT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(desk_gauges.DeskGauges, "_read", fail)
+    samples = observed.metrics()
+    assert value(samples, "tessera_desk_figures_up") == 0
+    assert value(samples, "tessera_http_requests_total", method="GET", route="/metrics", status="2xx") >= 1
+    assert not any(name.startswith("tessera_tickets") for name, _ in samples)
+
+
 @pytest.fixture
 def log_lines() -> Iterator[io.StringIO]:
     """What the tessera loggers write, as the JSON lines ``serve`` writes."""
