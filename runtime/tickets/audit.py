@@ -17,8 +17,13 @@ _COLUMNS = ("ticket_id", "at", "actor", "channel", "action", "field", "old_value
 _inserts: weakref.WeakKeyDictionary[sa.Table, DriverInsert] = weakref.WeakKeyDictionary()
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # most values: JSON as they are, told by one lookup
+
+
 def json_value(value: Any) -> Any:
     """A JSON-safe form of a field value for the audit trail and API responses."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,11 +20,30 @@ class TicketNumbers:
             dialect: module.insert(counters).values(prefix=sa.bindparam("counter_prefix"), last_number=0)
             .on_conflict_do_nothing()
             for dialect, module in (("postgresql", postgresql), ("sqlite", sqlite))}
+        self._bump_sqls: dict[str, tuple[str, Callable[[str], Any]]] = {}
+
+    def _bump_sql(self, dialect: sa.Dialect) -> tuple[str, Callable[[str], Any]]:
+        """The bump as the driver's SQL and the maker of its parameters: executed straight, without SQLAlchemy's
+        per-statement set-up, as every create runs it. Its values (the prefix, the literal 1) are a plain string and
+        integer, which no dialect converts."""
+        found = self._bump_sqls.get(dialect.name)
+        if found is None:
+            compiled = self._bump.compile(dialect=dialect)
+            fixed = compiled.construct_params({"counter_prefix": ""})
+            order = tuple(compiled.positiontup or ()) if compiled.positional else None
+
+            def parameters(prefix: str) -> Any:
+                values = {**fixed, "counter_prefix": prefix}
+                return values if order is None else tuple(values[name] for name in order)
+
+            found = self._bump_sqls[dialect.name] = (str(compiled), parameters)
+        return found
 
     def next(self, connection: sa.Connection, prefix: str) -> str:
         """Increment the prefix's counter in this transaction; the row lock serializes concurrent creators."""
+        sql, bump_parameters = self._bump_sql(connection.dialect)
+        number = connection.exec_driver_sql(sql, bump_parameters(prefix)).scalar()
         parameters = {"counter_prefix": prefix}
-        number = connection.execute(self._bump, parameters).scalar()
         if number is None:
             start = self._starts["postgresql" if connection.dialect.name == "postgresql" else "sqlite"]
             connection.execute(start, parameters)
