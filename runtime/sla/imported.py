@@ -19,7 +19,7 @@ from typing import Any
 from runtime.compile.desk import CompiledDesk
 from runtime.config import ir
 from runtime.sla import clock as clocks
-from runtime.sla.history import DONE, REPLIED, History, apply
+from runtime.sla.history import DONE, REPLIED, History
 from runtime.sla.policies import Facts, PolicyBook
 from runtime.sla.timers import RESPONSE_METRICS
 
@@ -41,6 +41,8 @@ class PlayedClock:
 class ImportedClocks:
     def __init__(self, compiled: CompiledDesk, book: PolicyBook) -> None:
         self.compiled, self.book = compiled, book
+        # A step changes the status; its category follows from the type's workflow, as ``history.apply`` has it.
+        self.categories = {t.name: compiled.workflow_for(t.name).categories for t in compiled.definitions.types}
 
     def play(self, history: History, organization: str | None, now: dt.datetime) -> list[PlayedClock]:
         ticket = history.ticket
@@ -50,6 +52,7 @@ class ImportedClocks:
         if policy is None:
             return []
         played = self._start(ticket, policy)
+        categories = self.categories[ticket["type"]]
         for step in history.steps:
             if step.kind == REPLIED:
                 if step.by_agent:
@@ -57,7 +60,8 @@ class ImportedClocks:
                         if p.clock.metric in RESPONSE_METRICS and p.clock.live:
                             clocks.stop(p.clock, step.at)
                 continue
-            after = apply(self.compiled, ticket, step)
+            after = {**ticket, **step.changes}
+            after["status_category"] = categories.get(after["status"], ticket["status_category"])
             if (ticket["status"], ticket["status_category"]) != (after["status"], after["status_category"]):
                 self._follow_status(played, ticket, after, policy, step.at)
             ticket = after

@@ -35,11 +35,13 @@ def _sqlite_time(value: dt.datetime | None) -> str | None:
 
 
 def _sqlite_json(fallback: Convert) -> Convert:
+    empty: dict[type, str] = {list: json.dumps([]), dict: json.dumps({})}
+
     def convert(value: Any) -> Any:
         if value is None:
             return "null"
-        if not value and isinstance(value, (list, dict)):
-            return json.dumps(value)
+        if not value and type(value) in empty:
+            return empty[type(value)]
         return fallback(value)
 
     return convert

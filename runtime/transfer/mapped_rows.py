@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,29 @@ _EMAIL = re.compile(EMAIL)
 DONE = ("resolved", "closed")
 
 
+def _reader(pick: Pick) -> Callable[[dict[str, Any]], Any]:
+    """``MappedRows.read`` for one pick, with what it needs bound once: it runs for every column of every row."""
+    if pick.column is None:
+        fixed = pick.value
+        return lambda _data: fixed
+    column, default, values = pick.column, pick.default, pick.values
+
+    def read(data: dict[str, Any]) -> Any:
+        value = data.get(column)
+        if value is None:
+            value = column_value(data, column)
+            if value is None:
+                return default
+        if value.__class__ is str:
+            value = value.strip()
+            if not value:
+                return default
+            return values.get(value, value) if values else value
+        return values.get(json.dumps(value), value) if values else value
+
+    return read
+
+
 @dataclass(frozen=True)
 class FieldPlan:
     name: str
@@ -48,6 +72,7 @@ class MappedRows:
         self.file = file.name
         desk = compiled.definitions
         self.types = {t.name: t for t in desk.types}
+        self._readers: dict[tuple[str | int, ...], Callable[[dict[str, Any]], Any]] = {}
         self.plans: dict[str, list[FieldPlan]] = {}
         for ticket_type in desk.types:
             kinds = {f.name: f for f in (*desk.master_fields, *ticket_type.fields)}
@@ -64,18 +89,10 @@ class MappedRows:
         through its values, or the fixed value."""
         if pick is None:
             return None
-        if pick.column is None:
-            return pick.value
-        value = column_value(data, pick.column)
-        if isinstance(value, str):
-            value = value.strip()
-        if value is None or value == "":
-            return pick.default
-        if pick.values:
-            key = value if isinstance(value, str) else json.dumps(value)
-            if key in pick.values:
-                return pick.values[key]
-        return value
+        read = self._readers.get(pick.path)
+        if read is None:
+            read = self._readers[pick.path] = _reader(pick)
+        return read(data)
 
     def time(self, pick: Pick | None, data: dict[str, Any]) -> dt.datetime | None:
         return parse_time(self.read(pick, data), self.mapping.time_format, self.mapping.zone)

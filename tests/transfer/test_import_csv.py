@@ -5,8 +5,10 @@ and new numbers leave the counters right for the next ticket created."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+import cli
 from runtime.sla.history import histories
 from runtime.sla.replay import ScratchClocks
 from runtime.tickets.actors import agent_actor
@@ -39,6 +42,7 @@ fields:
   priority: {column: Priority, values: {Urgent: P0, High: P1, Normal: P2, Low: P3}}
   category: {column: Category, values: {HW: hardware, Net: network, Delivery: delivery}}
   tags: Tags
+  location: {column: Site, by: code}
 types:
   it_support:
     fields: {asset_number: Asset, users_affected: Users}
@@ -57,7 +61,7 @@ comments: {column: Comments, body: text, public: public, author: by, created_at:
 """
 HEADER = ("Id", "Number", "Kind", "Status", "Subject", "Body", "Priority", "Category", "Tags", "Asset", "Users",
           "Order", "Requester", "Requester name", "Company", "Owner", "Group", "Created", "Updated", "First reply",
-          "Solved at", "Comments")
+          "Solved at", "Comments", "Site")
 THREAD = json.dumps([
     {"text": "We are on it.", "public": True, "by": "alex", "at": "2025-03-03 09:30"},
     {"text": "Thanks!", "public": True, "by": "new.person@acme.example", "at": "2025-03-03 10:00"},
@@ -66,7 +70,7 @@ ROWS = [
     # line 2 (two lines: the body has a line break)
     ("C-1", "IT-000500", "Incident", "Solved", "Printer jams", "The printer on floor 2\njams every morning", "High",
      "HW", "printer;floor 2", "LT-004711", "3", "", "new.person@acme.example", "New Person", "Acme Corp", "alex",
-     "Desk", "2025-03-03 09:00", "2025-03-04 10:00", "", "2025-03-04 10:00", THREAD),
+     "Desk", "2025-03-03 09:00", "2025-03-04 10:00", "", "2025-03-04 10:00", THREAD, "BER-HQ"),
     # line 4
     ("C-2", "", "Complaint", "Open", "Broken glasses", "Two of five glasses broken", "Normal", "Delivery", "", "",
      "", "NW-1182", "maria.lopez@northwind.example.org", "", "", "", "", "2025-03-05T10:00:00+01:00", "", "", "",
@@ -76,7 +80,7 @@ ROWS = [
      "", "", "2025-03-05 10:00", "", "", "", ""),
     # line 6: two reasons at once
     ("C-4", "", "Incident", "Open", "Bad values", "x", "Low", "Net", "", "", "many", "", "a@b.example", "", "",
-     "nobody", "", "2025-03-05 10:00", "", "", "", ""),
+     "nobody", "", "2025-03-05 10:00", "", "", "", "", "NOWHERE"),
     # line 7: solved before it was created
     ("C-5", "", "Incident", "Solved", "Time travel", "x", "Low", "Net", "", "", "", "", "a@b.example", "", "", "",
      "", "2025-03-05 10:00", "", "", "2025-03-01 10:00", ""),
@@ -130,13 +134,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def first_run(desk: Desk, files: Path) -> tuple[int, str, str]:
-    capture = pytest.CaptureFixture  # the module's one import, run once for every test below
-    del capture
-    import contextlib
-    import io
-
-    import cli
-
+    """The module's import, run once for all the tests below (capsys is for one test only)."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = cli.main(["--root", str(desk.root), "--database-url", desk.url, "import", "tickets", "--from",
@@ -164,12 +162,13 @@ def test_good_rows_are_imported_and_bad_ones_reported_with_their_line_and_reason
     line_6 = report[2]
     assert line_6[:2] == ["6", "C-4"]
     assert set(line_6[2].split("; ")) == {"assignee: no agent with username 'nobody' in this desk",
+                                          "location: no ref_locations with code 'NOWHERE' in this desk",
                                           "users_affected: Input should be a valid integer (found 'many')"}
     assert report[4] == REPORT[4]
 
 
-def test_tickets_keep_their_state_timestamps_people_fields_and_comments(first_run: tuple[int, str, str],
-                                                                          desk: Desk) -> None:
+@pytest.mark.usefixtures("first_run")
+def test_tickets_keep_their_state_timestamps_people_fields_and_comments(desk: Desk) -> None:
     tickets = imported(desk)
     assert sorted(tickets) == ["C-1", "C-2", "C-7"]
     printer = tickets["C-1"]
@@ -188,6 +187,8 @@ def test_tickets_keep_their_state_timestamps_people_fields_and_comments(first_ru
     agents = {row["username"]: row["id"] for row in desk.rows("agents")}
     assert printer["assignee_id"] == agents["alex"]
     assert printer["team_id"] == desk.rows("teams", desk.compiled.table("teams").c.name == "service_desk")[0]["id"]
+    locations = desk.compiled.table("ref_locations")
+    assert printer["location"] == desk.rows("ref_locations", locations.c.code == "BER-HQ")[0]["id"]
     extension = desk.rows("ticket_it_support", desk.compiled.table("ticket_it_support").c.ticket_id == printer["id"],
                           order="ticket_id")[0]
     assert (extension["asset_number"], extension["users_affected"]) == ("LT-004711", 3)
@@ -206,7 +207,8 @@ def test_tickets_keep_their_state_timestamps_people_fields_and_comments(first_ru
         "waiting", "paused", utc("2025-03-06 14:00"))
 
 
-def test_each_import_is_audited_and_searchable(first_run: tuple[int, str, str], desk: Desk) -> None:
+@pytest.mark.usefixtures("first_run")
+def test_each_import_is_audited_and_searchable(desk: Desk) -> None:
     printer = imported(desk)["C-1"]
     events = desk.rows("ticket_events", desk.compiled.table("ticket_events").c.ticket_id == printer["id"])
     assert [(e["actor"], e["action"], e["new_value"]) for e in events] == [
@@ -217,8 +219,8 @@ def test_each_import_is_audited_and_searchable(first_run: tuple[int, str, str], 
     assert [t["number"] for t in found.items] == ["IT-000500"]
 
 
-def test_sla_clocks_come_from_the_timestamps_as_a_replay_of_the_history_gives_them(
-        first_run: tuple[int, str, str], desk: Desk) -> None:
+@pytest.mark.usefixtures("first_run")
+def test_sla_clocks_come_from_the_timestamps_as_a_replay_of_the_history_gives_them(desk: Desk) -> None:
     tickets = imported(desk)
     timers = desk.compiled.table("sla_timers")
     printer = desk.rows("sla_timers", timers.c.ticket_id == tickets["C-1"]["id"])
@@ -252,8 +254,8 @@ def test_sla_clocks_come_from_the_timestamps_as_a_replay_of_the_history_gives_th
                                                                         for t in stored]
 
 
-def test_a_second_import_of_the_same_file_skips_every_row_that_is_there(first_run: tuple[int, str, str], desk: Desk,
-                                                                         files: Path,
+@pytest.mark.usefixtures("first_run")
+def test_a_second_import_of_the_same_file_skips_every_row_that_is_there(desk: Desk, files: Path,
                                                                          capsys: pytest.CaptureFixture[str]) -> None:
     before = desk.counts()
     code, out, _ = desk.run(capsys, "import", "tickets", "--from", str(files / "classic.csv"), "--mapping",
@@ -263,8 +265,9 @@ def test_a_second_import_of_the_same_file_skips_every_row_that_is_there(first_ru
     assert desk.counts() == before
 
 
-def test_a_dry_run_checks_and_reports_but_writes_nothing(first_run: tuple[int, str, str], desk: Desk, files: Path,
-                                                         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("first_run")
+def test_a_dry_run_checks_and_reports_but_writes_nothing(desk: Desk, files: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
     fresh = [(f"D-{i}", "", "Incident", "Solved", f"New {i}", "x", "Low", "Net", "", "", "", "",
               f"someone{i}@elsewhere.example", "Someone", "Elsewhere Ltd", "alex", "Desk", "2025-04-01 10:00", "",
               "2025-04-01 10:05", "2025-04-01 12:00", "") for i in range(3)]
@@ -281,7 +284,8 @@ def test_a_dry_run_checks_and_reports_but_writes_nothing(first_run: tuple[int, s
         {"line": 5, "key": "C-3", "reasons": [REPORT[1][2]]}]
 
 
-def test_kept_and_new_numbers_leave_the_counter_past_them(first_run: tuple[int, str, str], desk: Desk) -> None:
+@pytest.mark.usefixtures("first_run")
+def test_kept_and_new_numbers_leave_the_counter_past_them(desk: Desk) -> None:
     tickets = imported(desk)
     assert tickets["C-1"]["number"] == "IT-000500"
     assert tickets["C-7"]["number"] == "IT-000501"  # IT-12 is not a number this desk writes

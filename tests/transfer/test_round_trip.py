@@ -178,7 +178,7 @@ def test_an_export_line_that_names_an_unknown_agent_is_rejected(desks: tuple[Des
     broken = tmp_path / "broken.jsonl"
     broken.write_text(json.dumps(line) + "\n" + '{"not": "an export"}\n', encoding="utf-8")
     code, out, _ = target.run(capsys, "import", "tickets", "--from", str(broken), "--mapping", "tessera")
-    assert out.split(" (")[0] == "imported 0 tickets, skipped 0 already there, rejected 2"
+    assert (code, out.split(" (")[0]) == (0, "imported 0 tickets, skipped 0 already there, rejected 2")
     report = [json.loads(r) for r in (tmp_path / "broken.rejected.jsonl").read_text().splitlines()]
     assert report == [
         {"line": 1, "key": "ADM-900001", "reasons": ["assignee: no agent with username 'nobody' in this desk"]},
