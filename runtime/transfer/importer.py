@@ -77,6 +77,7 @@ class Importer:
         self.kept_numbers: set[str] = set()  # numbers this run gave
         self.pending: list[tuple[int, Incoming]] = []  # written tickets with links or a duplicate to resolve
         self.prefixes = {t.name: t.number_prefix for t in compiled.definitions.types}
+        self.organization_names: dict[int, str | None] = {}
 
     def run(self) -> Summary:
         """Batches are prepared here while a thread writes the one before: the database's work (in SQLite's C code,
@@ -139,6 +140,9 @@ class Importer:
                 self._check(row)
             self._check_relations(connection, [row for row in live if not row.reasons])
             prepared.accepted = [row for row in live if not row.reasons]
+            if self.mapped and not self.dry_run:
+                for row in prepared.accepted:
+                    self.writer.play_clocks(row, self._organization_name(connection, row), self.now)
             prepared.taken = set(self.numbers.taken(connection, sorted({
                 row.number for row in prepared.accepted
                 if row.number is not None and number_value(row.number, self.prefixes[row.type_name]) is not None})))
@@ -238,6 +242,23 @@ class Importer:
         for row, name, table_name, value in checks:
             if value not in found[table_name]:
                 row.reject(f"{name}: no {table_name} record with id {value}")
+
+    def _organization_name(self, connection: sa.Connection, row: Incoming) -> str | None:
+        """The name of the organization a mapped row's ticket will have (its requester's), for SLA policies that
+        select by organization: an existing contact's, or the one a new contact comes with."""
+        requester = row.refs.get("requester_id")
+        if not self.writer.needs_organization or requester is None:
+            return None
+        if requester.id is None or requester.id == PLACEHOLDER:
+            return str(requester.organization.key) if requester.organization is not None else None
+        organization = self.people.organization_of.get(requester.id)
+        if organization is None:
+            return None
+        if organization not in self.organization_names:
+            table = self.compiled.table("organizations")
+            self.organization_names[organization] = connection.execute(
+                sa.select(table.c.name).where(table.c.id == organization)).scalar()
+        return self.organization_names[organization]
 
     def _targets(self, type_name: str) -> dict[str, str]:
         def build() -> dict[str, str]:

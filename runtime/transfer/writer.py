@@ -46,10 +46,8 @@ class BatchWriter:
         self.timers, self.events, self.ledger = t("sla_timers"), t("ticket_events"), t("sla_events")
         self._inserts: dict[tuple[str, str], BulkInsert] = {}
         self._clocks = ImportedClocks(compiled, PolicyBook(compiled.definitions))
-        organizations = t("organizations")
-        self._organization_name = sa.select(organizations.c.name).where(organizations.c.id == sa.bindparam("org"))
-        self._needs_organization = any(p.organizations for p in compiled.definitions.policies)
-        self._names: dict[int, str | None] = {}
+        # Only policies that select by organization need the requester's organization's name.
+        self.needs_organization = any(p.organizations for p in compiled.definitions.policies)
         # Master fields holding one attachment point at attachments, which point at the ticket: set afterwards.
         self._master_attachments = [f.name for f in compiled.definitions.master_fields
                                     if f.kind == "attachment" and not f.multiple]
@@ -104,7 +102,7 @@ class BatchWriter:
         self._rows(connection, self.comments, comments)
         self._rows(connection, self.events, [e for row, master in zip(rows, masters, strict=True)
                                              for e in self._events(row, master, now)])
-        self._sla(connection, rows, masters, now)
+        self._sla(connection, rows, ids)
         self._rows(connection, self.compiled.table("ticket_ratings"), [
             {**row.rating, "ticket_id": ticket_id, "contact_id": _value(row.rating["contact"])}
             for row, ticket_id in zip(rows, ids, strict=True) if row.rating is not None])
@@ -121,37 +119,22 @@ class BatchWriter:
         return [{"ticket_id": master["id"], "at": now, "actor": IMPORT_ACTOR, "channel": IMPORT_CHANNEL,
                  "action": IMPORTED, "field": None, "old_value": None, "new_value": recorded}]
 
-    def _sla(self, connection: sa.Connection, rows: list[Incoming], masters: list[dict[str, Any]],
-             now: dt.datetime) -> None:
-        timers: list[dict[str, Any]] = []
-        ledgers: list[list[dict[str, Any]]] = []
-        for row, master in zip(rows, masters, strict=True):
-            if row.clocks is not None:  # an export's clocks, as they were
-                for clock in row.clocks:
-                    timers.append({**clock, "ticket_id": master["id"]})
-                    ledgers.append(clock["events"])
-                continue
-            # Clocks from another desk's timestamps get no ledger (runtime/sla/imported.py says why).
-            ticket = {**master, **row.values}
-            organization = self._organization_name_of(connection, master.get("organization_id"))
-            for played in self._clocks.play(imported_history(self.compiled, ticket), organization, now):
-                timers.append({**played.row(), "ticket_id": master["id"]})
-                ledgers.append([])
+    def play_clocks(self, row: Incoming, organization: str | None, now: dt.datetime) -> None:
+        """A mapped row's SLA clocks from its timestamps, made while the batch before is being written (they need
+        nothing of the database). Clocks from another desk's timestamps get no ledger: runtime/sla/imported.py."""
+        ticket = {**row.master, **row.values, "type": row.type_name}
+        row.clocks = [{**played.row(), "events": []}
+                      for played in self._clocks.play(imported_history(self.compiled, ticket), organization, now)]
+
+    def _sla(self, connection: sa.Connection, rows: list[Incoming], ids: list[int]) -> None:
+        timers = [{**clock, "ticket_id": ticket_id} for row, ticket_id in zip(rows, ids, strict=True)
+                  for clock in row.clocks or ()]
         timer_ids = reserve_ids(connection, self.timers, len(timers))
         for timer_id, timer in zip(timer_ids, timers, strict=True):
             timer["id"] = timer_id
         self._rows(connection, self.timers, timers)
-        self._rows(connection, self.ledger, [{**e, "timer_id": timer_id}
-                                             for timer_id, ledger in zip(timer_ids, ledgers, strict=True)
-                                             for e in ledger])
-
-    def _organization_name_of(self, connection: sa.Connection, organization_id: int | None) -> str | None:
-        if not self._needs_organization or organization_id is None:
-            return None
-        if organization_id not in self._names:
-            self._names[organization_id] = connection.execute(self._organization_name,
-                                                              {"org": organization_id}).scalar()
-        return self._names[organization_id]
+        self._rows(connection, self.ledger, [{**e, "timer_id": timer["id"]} for timer in timers
+                                             for e in timer["events"]])
 
 
 def _comment(comment: Any, comment_id: int, ticket_id: int) -> dict[str, Any]:
