@@ -26,7 +26,9 @@ FORMAT_ENV, LEVEL_ENV = "TESSERA_LOG_FORMAT", "TESSERA_LOG_LEVEL"
 FLUSH_SECONDS = 0.05
 LINES_KEPT = 100_000
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` or the context filter.
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+# uvicorn's color_message repeats the message with terminal colour codes.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName",
+                                                                               "color_message"}
 # The keys a JSON line always starts with, in this order.
 _HEAD = ("time", "level", "logger", "message", "pid")
 
@@ -60,7 +62,8 @@ class JsonFormatter(logging.Formatter):
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        extras = extra_fields(record)
+        # Unknown values (an anonymous caller's actor) would only lengthen a line meant for reading.
+        extras = {key: value for key, value in extra_fields(record).items() if value is not None}
         request = extras.pop("request_id", None)
         text = f"{_stamp(record)} {record.levelname:<7} {record.name}"
         if request:
