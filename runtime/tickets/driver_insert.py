@@ -15,6 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from runtime.db import driver
+
 Processor = Callable[[Any], Any] | None
 
 
@@ -76,7 +78,7 @@ class DriverInsert:
         order = prepared.order
         parameters: list[Any] = converted if order is None else [tuple(row[name] for name in order)
                                                                  for row in converted]
-        connection.exec_driver_sql(prepared.sql, parameters)
+        driver.execute(connection, prepared.sql, parameters, many=True)
 
 
 class RowInsert:
@@ -99,7 +101,10 @@ class RowInsert:
         prepared = self._prepared.get(index)
         if prepared is None:
             prepared = self._prepared.setdefault(index, _Prepared(self.table, index[1], dialect, returning=returning))
-        result = connection.exec_driver_sql(prepared.sql, prepared.parameters(row))
+        done = driver.execute(connection, prepared.sql, prepared.parameters(row))
         if self.key is None:
             return None
-        return result.lastrowid if returning is None else result.scalar_one()
+        if returning is None:
+            return done.lastrowid
+        assert done.row is not None  # an INSERT ... RETURNING that succeeded returns its row
+        return done.row[0]

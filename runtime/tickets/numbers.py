@@ -8,6 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from runtime.db import driver
+
 
 class TicketNumbers:
     """Hands out the numbers of one counters table. Its statements are built once: every create runs them
@@ -23,8 +25,8 @@ class TicketNumbers:
         self._bump_sqls: dict[str, tuple[str, Callable[[str], Any]]] = {}
 
     def _bump_sql(self, dialect: sa.Dialect) -> tuple[str, Callable[[str], Any]]:
-        """The bump as the driver's SQL and the maker of its parameters: executed straight, without SQLAlchemy's
-        per-statement set-up, as every create runs it. Its values (the prefix, the literal 1) are a plain string and
+        """The bump as the driver's SQL and the maker of its parameters: run straight on the driver
+        (runtime/db/driver.py), as every create runs it. Its values (the prefix, the literal 1) are a plain string and
         integer, which no dialect converts."""
         found = self._bump_sqls.get(dialect.name)
         if found is None:
@@ -42,7 +44,8 @@ class TicketNumbers:
     def next(self, connection: sa.Connection, prefix: str) -> str:
         """Increment the prefix's counter in this transaction; the row lock serializes concurrent creators."""
         sql, bump_parameters = self._bump_sql(connection.dialect)
-        number = connection.exec_driver_sql(sql, bump_parameters(prefix)).scalar()
+        bumped = driver.execute(connection, sql, bump_parameters(prefix)).row
+        number = bumped[0] if bumped is not None else None
         parameters = {"counter_prefix": prefix}
         if number is None:
             start = self._starts["postgresql" if connection.dialect.name == "postgresql" else "sqlite"]

@@ -1,0 +1,38 @@
+"""SQL text run straight on the driver's cursor, inside the caller's SQLAlchemy transaction.
+
+For the few statements every ticket create runs while it holds SQLite's write lock: SQLAlchemy's execute, even of
+plain SQL text (``exec_driver_sql``), sets up an execution context, a cursor wrapper and a result for each one,
+which costs more than SQLite's own work on a short row. Errors come out as SQLAlchemy's (an IntegrityError is
+still one), so that callers cannot tell the difference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    row: tuple[Any, ...] | None  # the first row the statement returned (RETURNING), if any
+    lastrowid: int | None  # SQLite's key of the row inserted last
+
+
+def execute(connection: sa.Connection, sql: str, parameters: Any, *, many: bool = False) -> Done:
+    """Run ``sql`` (in the dialect's parameter style) with ``parameters``, or with each of them when ``many``."""
+    cursor = connection.connection.cursor()
+    error = connection.dialect.loaded_dbapi.Error
+    try:
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
+        row = cursor.fetchone() if cursor.description is not None else None
+        # psycopg's cursors have no lastrowid: PostgreSQL returns keys with RETURNING.
+        return Done(tuple(row) if row is not None else None, getattr(cursor, "lastrowid", None))
+    except error as exc:
+        raise sa.exc.DBAPIError.instance(sql, parameters, exc, error, dialect=connection.dialect) from exc
+    finally:
+        cursor.close()
