@@ -220,6 +220,9 @@ class MappedRows:
                 continue
             author = item.get(spec.author) if spec.author else None
             html = item.get(spec.html) if spec.html else None
+            if isinstance(html, str) and "\x00" in html:
+                row.reject(f"{where}.{spec.html}: NUL characters are not text")
+                continue
             row.comments.append(IncomingComment(
                 created or row.master["created_at"], body, public, "inbound",
                 str(item.get(spec.channel) or channel)[:16] if spec.channel else channel[:16],

@@ -23,6 +23,8 @@ from runtime.sla.replay import ScratchClocks
 from runtime.tickets.actors import agent_actor
 from runtime.tickets.listing import ListQuery, list_tickets
 from runtime.tickets.service import TicketService
+from runtime.transfer.incoming import Incoming
+from runtime.transfer.writer import BatchWriter
 from tests.tickets.service_fixtures import migrated_desk
 from tests.transfer.transfer_fixtures import Desk
 
@@ -296,3 +298,79 @@ def test_kept_and_new_numbers_leave_the_counter_past_them(desk: Desk) -> None:
         alex = agent_actor(connection, desk.compiled, desk.rows("agents")[0]["id"])
     created = service.create(alex, "it_support", {"title": "After the import"})
     assert created["number"] == "IT-000502"
+
+
+JSONL_MAPPING = """\
+source: api-desk
+external_ref: id
+type: customer_complaint
+status: {column: state, values: {open: new, done: closed}}
+fields:
+  title: subject
+  order_number: order.number
+requester: {email: customer.email, name: customer.name}
+timestamps: {created_at: created, closed_at: closed}
+comments: {column: thread, body: text, author: from, created_at: at}
+"""
+
+
+def test_jsonl_rows_reach_into_objects_and_carry_their_comments(desk: Desk, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    lines = [
+        {"id": 71, "state": "done", "subject": "Late parcel", "order": {"number": "NW-7100"},
+         "customer": {"email": "jo@shop.example", "name": "Jo"}, "created": "2025-06-02T08:00:00Z",
+         "closed": "2025-06-03T08:00:00Z",
+         "thread": [{"text": "Where is it?", "from": "jo@shop.example", "at": "2025-06-02T08:00:00Z"},
+                    {"text": "On its way.", "from": "chen", "at": "2025-06-02T09:00:00Z"}]},
+        "not json at all",
+        {"id": 72, "state": "open", "subject": "", "customer": {"email": "jo@shop.example"},
+         "created": "2025-06-04T08:00:00Z"},
+    ]
+    source = tmp_path / "api-desk.jsonl"
+    source.write_text("\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n",
+                      encoding="utf-8")
+    (tmp_path / "map.yaml").write_text(JSONL_MAPPING, encoding="utf-8")
+    code, out, _ = desk.run(capsys, "import", "tickets", "--from", str(source), "--mapping", str(tmp_path / "map.yaml"))
+    assert (code, out.split(" (")[0]) == (0, "imported 1 tickets, skipped 0 already there, rejected 2")
+    report = [json.loads(r) for r in (tmp_path / "api-desk.rejected.jsonl").read_text().splitlines()]
+    assert [(r["line"], r["key"]) for r in report] == [(2, ""), (3, "72")]
+    assert report[0]["reasons"][0].startswith("not JSON: ")
+    assert report[1]["reasons"] == ["title: Field required"]  # an empty value is no value
+    tickets = desk.compiled.table("tickets")
+    ticket = desk.rows("tickets", tickets.c.source_name == "api-desk")[0]
+    assert (ticket["external_ref"], ticket["status"], ticket["closed_at"], ticket["resolved_at"]) == (
+        "71", "closed", utc("2025-06-03 08:00"), utc("2025-06-03 08:00"))
+    assert ticket["first_response_at"] == utc("2025-06-02 09:00")  # chen's answer
+    extension = desk.compiled.table("ticket_customer_complaint")
+    assert desk.rows("ticket_customer_complaint", extension.c.ticket_id == ticket["id"],
+                     order="ticket_id")[0]["order_number"] == "NW-7100"
+    comments = desk.rows("comments", desk.compiled.table("comments").c.ticket_id == ticket["id"])
+    assert [(c["body"], c["direction"]) for c in comments] == [("Where is it?", "inbound"),
+                                                               ("On its way.", "outbound")]
+
+
+def test_a_batch_the_database_refuses_is_written_row_by_row(desk: Desk, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    real = BatchWriter.write
+
+    def refusing(self: BatchWriter, connection: sa.Connection, rows: list[Incoming], numbers: list[str],
+                 now: dt.datetime) -> list[int]:
+        if any(row.key == "R-2" for row in rows):  # as a constraint no check foresaw would
+            raise sa.exc.IntegrityError("INSERT …", {}, Exception("CHECK constraint failed: demo"))
+        return real(self, connection, rows, numbers, now)
+
+    monkeypatch.setattr(BatchWriter, "write", refusing)
+    rows = [(f"R-{i}", "", "Incident", "Open", f"Row {i}", "x", "Low", "Net", "", "", "", "", "r@example.org", "",
+             "", "", "", "2025-05-01 10:00", "", "", "", "") for i in range(1, 4)]
+    source = write_csv(tmp_path / "refused.csv", rows)
+    (tmp_path / "mapping.yaml").write_text(MAPPING, encoding="utf-8")
+    code, out, _ = desk.run(capsys, "import", "tickets", "--from", str(source), "--mapping",
+                            str(tmp_path / "mapping.yaml"))
+    assert (code, out.split(" (")[0]) == (0, "imported 2 tickets, skipped 0 already there, rejected 1")
+    with (tmp_path / "refused.rejected.csv").open(newline="", encoding="utf-8") as handle:
+        assert list(csv.reader(handle))[1:] == [["3", "R-2", "the database refused it: CHECK constraint failed: demo"]]
+    tickets = desk.compiled.table("tickets")
+    assert sorted(t["external_ref"] for t in desk.rows("tickets", tickets.c.external_ref.like("R-%"))) == ["R-1", "R-3"]
+    contacts = desk.compiled.table("contacts")
+    assert len(desk.rows("contacts", contacts.c.email == "r@example.org")) == 1
