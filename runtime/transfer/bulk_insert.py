@@ -66,15 +66,35 @@ class BulkInsert:
         self.positional = bool(compiled.positional)
         self.order = tuple(compiled.positiontup or ()) if self.positional else tuple(columns)
         self.converters = [(name, converter(table.c[name], dialect)) for name in self.order]
+        self._by_name = dict(self.converters)
 
-    def execute(self, connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert ``rows``; a column a row does not name is null."""
+    def convert(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """``row`` converted for the driver, every column that needs converting included (a missing one as null):
+        what ``execute(converted=True)`` takes, once the columns that need no conversion (ids, numbers) are added."""
+        return {name: row.get(name) if convert is None else convert(row.get(name))
+                for name, convert in self.converters if convert is not None or name in row}
+
+    def convert_value(self, name: str, value: Any) -> Any:
+        convert = self._by_name[name]
+        return value if convert is None else convert(value)
+
+    def execute(self, connection: sa.Connection, rows: Sequence[Mapping[str, Any]], *, converted: bool = False
+                ) -> None:
+        """Insert ``rows`` (already through ``convert`` when ``converted``); a column a row does not name is null."""
         if not rows:
+            return
+        if converted:
+            order = self.order
+            if self.positional:
+                parameters: list[Any] = [tuple([row.get(name) for name in order]) for row in rows]
+            else:
+                parameters = [{name: row.get(name) for name in order} for row in rows]
+            connection.exec_driver_sql(self.sql, parameters)
             return
         converters = self.converters
         if self.positional:
-            parameters: list[Any] = [tuple([row.get(name) if convert is None else convert(row.get(name))
-                                            for name, convert in converters]) for row in rows]
+            parameters = [tuple([row.get(name) if convert is None else convert(row.get(name))
+                                 for name, convert in converters]) for row in rows]
         else:
             parameters = [{name: row.get(name) if convert is None else convert(row.get(name))
                            for name, convert in converters} for row in rows]

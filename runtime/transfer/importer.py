@@ -71,7 +71,7 @@ class Importer:
         self.mapped = isinstance(rows, MappedRows)
         self.people = People(compiled, engine, dry_run=dry_run)
         self.numbers = Numbers(compiled, engine.dialect.name)
-        self.writer = BatchWriter(compiled)
+        self.writer = BatchWriter(compiled, engine.dialect)
         self.summary = Summary()
         self.seen: set[str] = set()  # the keys of this run's rows so far: a repeated row is already there
         self.kept_numbers: set[str] = set()  # numbers this run gave
@@ -140,9 +140,9 @@ class Importer:
                 self._check(row)
             self._check_relations(connection, [row for row in live if not row.reasons])
             prepared.accepted = [row for row in live if not row.reasons]
-            if self.mapped and not self.dry_run:
+            if not self.dry_run:
                 for row in prepared.accepted:
-                    self.writer.play_clocks(row, self._organization_name(connection, row), self.now)
+                    self.writer.prepare(row, self._organization_name(connection, row), self.now)
             prepared.taken = set(self.numbers.taken(connection, sorted({
                 row.number for row in prepared.accepted
                 if row.number is not None and number_value(row.number, self.prefixes[row.type_name]) is not None})))
@@ -247,7 +247,7 @@ class Importer:
         """The name of the organization a mapped row's ticket will have (its requester's), for SLA policies that
         select by organization: an existing contact's, or the one a new contact comes with."""
         requester = row.refs.get("requester_id")
-        if not self.writer.needs_organization or requester is None:
+        if not self.writer.needs_organization or requester is None or not self.mapped:
             return None
         if requester.id is None or requester.id == PLACEHOLDER:
             return str(requester.organization.key) if requester.organization is not None else None

@@ -57,6 +57,16 @@ class IncomingAttachment:
 
 
 @dataclass
+class Ready:
+    """A row's inserts, their values converted for the driver, waiting for their ids (runtime/transfer/writer.py)."""
+
+    ticket: dict[str, Any]
+    own: dict[str, Any]
+    comments: list[dict[str, Any]]
+    clocks: list[tuple[dict[str, Any], list[dict[str, Any]]]]  # each clock's row and its ledger's rows
+
+
+@dataclass
 class Incoming:
     line: int
     key: str  # what the report names the row by: the other desk's id, or the number of an exported ticket
@@ -77,6 +87,7 @@ class Incoming:
     rating: dict[str, Any] | None = None
     duplicate_of: str | None = None
     imported_from: dict[str, Any] = field(default_factory=dict)  # what the 'imported' event records
+    ready: Ready | None = None
 
     def reject(self, reason: str) -> None:
         self.reasons.append(reason)

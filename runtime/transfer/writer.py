@@ -1,8 +1,12 @@
-"""Writing a batch of checked tickets in the caller's transaction: one multi-row insert per table (tickets, each
-type's extension rows, audit events, comments, attachments' rows, SLA clocks and their ledger), with ids taken up
-front so that the rows that point at each other can be written together. On SQLite the full-text index follows
-through its triggers, on PostgreSQL through its expression index; nothing goes through the ORM or per-row
-statements."""
+"""Writing a batch of checked tickets: one multi-row insert per table (tickets, each type's extension rows, audit
+events, comments, attachments' rows, SLA clocks and their ledger), with ids taken up front so that the rows that
+point at each other can be written together. On SQLite the full-text index follows through its triggers, on
+PostgreSQL through its expression index; nothing goes through the ORM or per-row statements.
+
+The work is split in two, because an import prepares the next batch while it writes this one: ``prepare`` does
+what needs no database (the row's columns converted for the driver, its SLA clocks) in the preparing thread, and
+``write`` adds the ids, numbers and new people's ids, which need no conversion, and inserts.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from runtime.sla.imported import ImportedClocks
 from runtime.sla.policies import PolicyBook
 from runtime.tickets.records import split
 from runtime.transfer.bulk_insert import BulkInsert
-from runtime.transfer.incoming import AGENT, CONTACT, Incoming, Ref
+from runtime.transfer.incoming import AGENT, CONTACT, Incoming, IncomingComment, Ready, Ref
 
 IMPORT_ACTOR, IMPORT_CHANNEL, IMPORTED = "system:import", "import", "imported"
 
@@ -39,12 +43,16 @@ def reserve_ids(connection: sa.Connection, table: sa.Table, count: int) -> list[
 
 
 class BatchWriter:
-    def __init__(self, compiled: CompiledDesk) -> None:
+    def __init__(self, compiled: CompiledDesk, dialect: sa.Dialect) -> None:
         self.compiled = compiled
         t = compiled.table
         self.tickets, self.comments, self.attachments = t("tickets"), t("comments"), t("attachments")
         self.timers, self.events, self.ledger = t("sla_timers"), t("ticket_events"), t("sla_events")
-        self._inserts: dict[tuple[str, str], BulkInsert] = {}
+        self.inserts = {table.name: BulkInsert(table, [c.name for c in table.columns if not (
+            table.name in ("ticket_events", "sla_events") and c.primary_key)], dialect)
+            for table in compiled.metadata.sorted_tables
+            if table.name in ("tickets", "comments", "attachments", "sla_timers", "ticket_events", "sla_events",
+                              "ticket_ratings") or table.info.get("role") == "extension"}
         self._clocks = ImportedClocks(compiled, PolicyBook(compiled.definitions))
         # Only policies that select by organization need the requester's organization's name.
         self.needs_organization = any(p.organizations for p in compiled.definitions.policies)
@@ -52,61 +60,91 @@ class BatchWriter:
         self._master_attachments = [f.name for f in compiled.definitions.master_fields
                                     if f.kind == "attachment" and not f.multiple]
 
-    def _rows(self, connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert ``rows``; the tables whose ids the database gives (audit and SLA events) get none from us."""
-        if not rows:
-            return
-        key = (table.name, connection.dialect.name)
-        insert = self._inserts.get(key)
-        if insert is None:
-            generated = table in (self.events, self.ledger)
-            columns = [c.name for c in table.columns if not (generated and c.primary_key)]
-            insert = self._inserts[key] = BulkInsert(table, columns, connection.dialect)
-        insert.execute(connection, rows)
+    def prepare(self, row: Incoming, organization: str | None, now: dt.datetime) -> None:
+        """A validated row's inserts, converted; a mapped row's SLA clocks played from its timestamps (without a
+        ledger: runtime/sla/imported.py says why)."""
+        master, own = split(self.compiled, row.type_name, row.values)
+        master |= row.master | {"type": row.type_name}
+        if row.clocks is None:
+            row.clocks = [{**played.row(), "events": []} for played in self._clocks.play(
+                imported_history(self.compiled, master | own), organization, now)]
+        timers, ledger = self.inserts["sla_timers"], self.inserts["sla_events"]
+        row.ready = Ready(
+            self.inserts["tickets"].convert(master), self.inserts[f"ticket_{row.type_name}"].convert(own),
+            [self.inserts["comments"].convert(_comment(c)) for c in row.comments],
+            [(timers.convert(clock), [ledger.convert(e) for e in clock["events"]]) for clock in row.clocks])
 
     def write(self, connection: sa.Connection, rows: list[Incoming], numbers: list[str], now: dt.datetime
               ) -> list[int]:
-        """Insert ``rows`` with ``numbers``; return their new ticket ids."""
+        """Insert prepared ``rows`` with ``numbers``; return their new ticket ids."""
         ids = reserve_ids(connection, self.tickets, len(rows))
         comment_ids = iter(reserve_ids(connection, self.comments, sum(len(r.comments) for r in rows)))
         attachment_ids = iter(reserve_ids(connection, self.attachments, sum(len(r.attachments) for r in rows)))
-        masters, comments, attachments, later = [], [], [], []
+        timer_ids = iter(reserve_ids(connection, self.timers, sum(len(r.clocks or ()) for r in rows)))
+        masters, comments, attachments, later, timers, ledger = [], [], [], [], [], []
         extensions: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row, ticket_id, number in zip(rows, ids, numbers, strict=True):
+            ready = row.ready
+            assert ready is not None
+            ticket, own = ready.ticket, ready.own
+            ticket |= {"id": ticket_id, "number": number, "organization_id": row.master.get("organization_id")}
+            own["ticket_id"] = ticket_id
+            for slot, ref in row.refs.items():  # people created in this transaction have their ids only now
+                (own if slot in own else ticket)[slot] = None if ref.absent else ref.id
             placed = [next(comment_ids) for _ in row.comments]
             stored = [next(attachment_ids) for _ in row.attachments]
-            for name, place in row.attachment_fields.items():
-                row.values[name] = [stored[p] for p in place] if isinstance(place, list) else stored[place]
-            master, own = split(self.compiled, row.type_name, row.values)
-            master |= row.master | {"id": ticket_id, "number": number, "type": row.type_name}
-            deferred = {name: master.pop(name) for name in self._master_attachments if master.get(name) is not None}
+            self._attachment_fields(row, stored)
+            deferred = {name: ticket.pop(name) for name in self._master_attachments if ticket.get(name) is not None}
             if deferred:
                 later.append({"the_ticket": ticket_id, **deferred})
-            masters.append(master)
-            extensions[row.type_name].append({"ticket_id": ticket_id, **own})
-            comments += [_comment(c, comment_id, ticket_id) for c, comment_id in zip(row.comments, placed,
-                                                                                     strict=True)]
+            masters.append(ticket)
+            extensions[row.type_name].append(own)
+            for values, comment, comment_id in zip(ready.comments, row.comments, placed, strict=True):
+                author = comment.author
+                values |= {"id": comment_id, "ticket_id": ticket_id,
+                           "author_agent_id": author.id if author is not None and author.table == AGENT else None,
+                           "author_contact_id": author.id if author is not None and author.table == CONTACT
+                           else None}
+                comments.append(values)
             attachments += [{"id": attachment_id, "ticket_id": ticket_id, "sha256": a.sha256, "filename": a.filename,
                              "content_type": a.content_type, "size": a.size, "created_at": a.created_at,
                              "comment_id": placed[a.comment] if a.comment is not None and 0 <= a.comment < len(placed)
                              else None} for a, attachment_id in zip(row.attachments, stored, strict=True)]
-        self._rows(connection, self.tickets, masters)
-        self._rows(connection, self.attachments, attachments)
+            for timer, entries in ready.clocks:
+                timer |= {"id": next(timer_ids), "ticket_id": ticket_id}
+                timers.append(timer)
+                ledger += [entry | {"timer_id": timer["id"]} for entry in entries]
+        self._insert(connection, "tickets", masters, converted=True)
+        self._insert(connection, "attachments", attachments)
         for name in self._master_attachments:
             changes = [{"the_ticket": c["the_ticket"], name: c[name]} for c in later if name in c]
             if changes:
                 connection.execute(sa.update(self.tickets).where(self.tickets.c.id == sa.bindparam("the_ticket")),
                                    changes)
         for type_name, own_rows in extensions.items():
-            self._rows(connection, self.compiled.table(f"ticket_{type_name}"), own_rows)
-        self._rows(connection, self.comments, comments)
-        self._rows(connection, self.events, [e for row, master in zip(rows, masters, strict=True)
-                                             for e in self._events(row, master, now)])
-        self._sla(connection, rows, ids)
-        self._rows(connection, self.compiled.table("ticket_ratings"), [
+            self._insert(connection, f"ticket_{type_name}", own_rows, converted=True)
+        self._insert(connection, "comments", comments, converted=True)
+        self._insert(connection, "ticket_events", [e for row, master in zip(rows, masters, strict=True)
+                                                   for e in self._events(row, master, now)])
+        self._insert(connection, "sla_timers", timers, converted=True)
+        self._insert(connection, "sla_events", ledger, converted=True)
+        self._insert(connection, "ticket_ratings", [
             {**row.rating, "ticket_id": ticket_id, "contact_id": _value(row.rating["contact"])}
             for row, ticket_id in zip(rows, ids, strict=True) if row.rating is not None])
         return ids
+
+    def _insert(self, connection: sa.Connection, table: str, rows: Sequence[dict[str, Any]], *,
+                converted: bool = False) -> None:
+        self.inserts[table].execute(connection, rows, converted=converted)
+
+    def _attachment_fields(self, row: Incoming, stored: list[int]) -> None:
+        """An export's attachment fields name their files by place; the rows' ids are known now."""
+        ready = row.ready
+        assert ready is not None
+        for name, place in row.attachment_fields.items():
+            value = [stored[p] for p in place] if isinstance(place, list) else stored[place]
+            target, table = (ready.own, f"ticket_{row.type_name}") if name in ready.own else (ready.ticket, "tickets")
+            target[name] = self.inserts[table].convert_value(name, value)
 
     @staticmethod
     def _events(row: Incoming, master: dict[str, Any], now: dt.datetime) -> list[dict[str, Any]]:
@@ -119,31 +157,11 @@ class BatchWriter:
         return [{"ticket_id": master["id"], "at": now, "actor": IMPORT_ACTOR, "channel": IMPORT_CHANNEL,
                  "action": IMPORTED, "field": None, "old_value": None, "new_value": recorded}]
 
-    def play_clocks(self, row: Incoming, organization: str | None, now: dt.datetime) -> None:
-        """A mapped row's SLA clocks from its timestamps, made while the batch before is being written (they need
-        nothing of the database). Clocks from another desk's timestamps get no ledger: runtime/sla/imported.py."""
-        ticket = {**row.master, **row.values, "type": row.type_name}
-        row.clocks = [{**played.row(), "events": []}
-                      for played in self._clocks.play(imported_history(self.compiled, ticket), organization, now)]
 
-    def _sla(self, connection: sa.Connection, rows: list[Incoming], ids: list[int]) -> None:
-        timers = [{**clock, "ticket_id": ticket_id} for row, ticket_id in zip(rows, ids, strict=True)
-                  for clock in row.clocks or ()]
-        timer_ids = reserve_ids(connection, self.timers, len(timers))
-        for timer_id, timer in zip(timer_ids, timers, strict=True):
-            timer["id"] = timer_id
-        self._rows(connection, self.timers, timers)
-        self._rows(connection, self.ledger, [{**e, "timer_id": timer["id"]} for timer in timers
-                                             for e in timer["events"]])
-
-
-def _comment(comment: Any, comment_id: int, ticket_id: int) -> dict[str, Any]:
-    author = comment.author
-    return {"id": comment_id, "ticket_id": ticket_id, "public": comment.public, "direction": comment.direction,
-            "channel": comment.channel, "body": comment.body, "body_html": comment.body_html,
-            "message_id": comment.message_id, "created_at": comment.created_at,
-            "author_agent_id": author.id if author is not None and author.table == AGENT else None,
-            "author_contact_id": author.id if author is not None and author.table == CONTACT else None}
+def _comment(comment: IncomingComment) -> dict[str, Any]:
+    return {"public": comment.public, "direction": comment.direction, "channel": comment.channel,
+            "body": comment.body, "body_html": comment.body_html, "message_id": comment.message_id,
+            "created_at": comment.created_at}
 
 
 def _value(value: Any) -> Any:
