@@ -21,6 +21,7 @@ from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
 from runtime.sla import clock as clocks
 from runtime.sla.escalate import Escalator, Step
+from runtime.sla.sweep_claims import claim_due
 from runtime.sla.timers import BREACH, clocks_for
 
 log = logging.getLogger("tessera.sla")
@@ -41,6 +42,7 @@ def sweep(compiled: CompiledDesk, engine: sa.Engine, now: dt.datetime | None = N
     sla = clocks_for(compiled)
     escalator = Escalator(compiled, engine)
     timers = sla.timers
+    tickets = compiled.table("tickets")
     due = (sa.select(timers).where(timers.c.next_check_at <= now)
            .order_by(timers.c.next_check_at, timers.c.id).limit(batch))
     result = SweepResult()
@@ -48,9 +50,13 @@ def sweep(compiled: CompiledDesk, engine: sa.Engine, now: dt.datetime | None = N
     while max_batches is None or rounds < max_batches:
         rounds += 1
         with write_transaction(engine) as connection:
-            # Another worker's batch is skipped rather than waited for; SQLite has one writer anyway.
-            query = due.with_for_update(skip_locked=True) if connection.dialect.name == "postgresql" else due
-            rows = connection.execute(query).all()
+            # On PostgreSQL what another worker or a ticket write holds is left for later rather than waited for
+            # (see sweep_claims); SQLite has one writer anyway.
+            if connection.dialect.name == "postgresql":
+                looked_at, rows = claim_due(connection, timers, tickets, now, batch)
+            else:
+                rows = list(connection.execute(due))
+                looked_at = len(rows)
             events: list[dict[str, Any]] = []
             stored: list[tuple[int, clocks.Clock, dt.datetime | None]] = []
             steps: dict[tuple[int, int], Step] = {}
@@ -81,7 +87,8 @@ def sweep(compiled: CompiledDesk, engine: sa.Engine, now: dt.datetime | None = N
                 sla.note_many(connection, [(t, i, {"noticed_at": noticed, **d}) for (t, i), d in done.items()])
                 result.escalations += len(acting)
             result.clocks += len(rows)
-        if len(rows) < batch:
+        # A full batch that was all held elsewhere ends the sweep too: the next one comes within a poll.
+        if looked_at < batch or not rows:
             break
     if result.breaches or result.escalations:
         log.info("SLA sweep: %s clocks, %s breaches, %s escalations", result.clocks, result.breaches,
