@@ -83,11 +83,11 @@ class Worker:
                     connection.execute(sa.update(self.jobs).where(self.jobs.c.id == job.id).values(
                         locked_until=now + CLAIM_FOR))
             if job.kind in PREPARE:
-                self._prepared(job, now)
+                self._prepared(job, now, now + CLAIM_FOR)
             count += 1
         return count
 
-    def _prepared(self, job: sa.Row[Any], now: dt.datetime) -> None:
+    def _prepared(self, job: sa.Row[Any], now: dt.datetime, claimed_until: dt.datetime) -> None:
         started = time.perf_counter()
         payload: dict[str, Any] | Exception
         try:
@@ -96,7 +96,21 @@ class Worker:
         except Exception as exc:  # recorded on the job by _run, as a handler's failure would be
             payload = exc
         with write_transaction(self.engine) as connection:
+            # The first stage may outlast the claim (a slow model, a worker paused for minutes), and another
+            # worker may then have taken the job up: only the holder of the claim as it stands finishes it.
+            if not self._still_claimed(connection, job.id, claimed_until):
+                with log_fields(job_id=job.id, job_kind=job.kind):
+                    log.warning("job %s (%s): its claim lapsed while it was prepared; left to the worker that took "
+                                "it", job.id, job.kind, extra={"outcome": "lapsed"})
+                return
             self._run(connection, job, now, payload, started)
+
+    def _still_claimed(self, connection: sa.Connection, job_id: int, claimed_until: dt.datetime) -> bool:
+        query = sa.select(self.jobs.c.id).where(self.jobs.c.id == job_id, self.jobs.c.done_at.is_(None),
+                                                self.jobs.c.locked_until == claimed_until)
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update()  # a worker taking the job over meanwhile waits for this one's outcome
+        return connection.execute(query).first() is not None
 
     def _run(self, connection: sa.Connection, job: sa.Row[Any], now: dt.datetime,
              prepared: dict[str, Any] | Exception | None = None, started: float | None = None) -> None:
@@ -126,7 +140,9 @@ class Worker:
                 handler(self.compiled, connection, dict(job.payload) if prepared is None else prepared)
         except Exception as exc:
             attempts = job.attempts + 1
-            values: dict[str, Any] = {"attempts": attempts, "last_error": f"{type(exc).__name__}: {exc}"}
+            # The claim of a prepared job is let go: its retry is due after RETRY_DELAY, not when the claim ends.
+            values: dict[str, Any] = {"attempts": attempts, "last_error": f"{type(exc).__name__}: {exc}",
+                                      "locked_until": None}
             values["done_at" if attempts >= MAX_ATTEMPTS else "run_at"] = now if attempts >= MAX_ATTEMPTS \
                 else now + RETRY_DELAY * attempts
             connection.execute(update.values(**values))
