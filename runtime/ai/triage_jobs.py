@@ -5,7 +5,9 @@ twice. The worker claims a batch (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on S
 it), marking the rows locked for a while, then asks the provider with no transaction open (an LLM endpoint may
 take seconds, and on SQLite an open write transaction stops every other writer), then settles each ticket in a
 short transaction of its own that also deletes its job. A failure is recorded on the job and retried later, up to
-``MAX_ATTEMPTS``; a crashed worker's claim expires and another worker takes the job.
+``MAX_ATTEMPTS``; a crashed worker's claim expires and another worker takes the job. Each of those transactions
+first checks (and on PostgreSQL locks) that the claim is still the one this worker made: a worker whose claim
+lapsed while the provider answered leaves the ticket to the worker that took it over, instead of triaging it twice.
 """
 
 from __future__ import annotations
@@ -72,34 +74,51 @@ class TriageWorker:
     def run_round(self, limit: int = BATCH) -> int:
         """Triage up to ``limit`` due tickets; returns how many were settled."""
         now = dt.datetime.now(dt.UTC)
+        until = now + CLAIM_FOR
         done = 0
         for job in self._claim(now, limit):
             try:
-                self._one(job)
-                done += 1
+                done += self._one(job, until)
             except TicketError as exc:
                 # The ticket is gone or can no longer be read as it was: nothing left to triage.
                 log.warning("triage of ticket %s dropped: %s", job.ticket_id, exc)
                 with write_transaction(self.engine) as connection:
-                    connection.execute(self._delete, {"ticket": job.ticket_id})
+                    if self._still_claimed(connection, job.ticket_id, until):
+                        connection.execute(self._delete, {"ticket": job.ticket_id})
             except Exception as exc:  # any failure is recorded on the job and retried
-                self._failed(job, exc, now)
+                self._failed(job, exc, now, until)
         return done
 
-    def _one(self, job: sa.Row[Any]) -> None:
+    def _still_claimed(self, connection: sa.Connection, ticket_id: int, until: dt.datetime) -> bool:
+        query = sa.select(self.jobs.c.ticket_id).where(self.jobs.c.ticket_id == ticket_id,
+                                                       self.jobs.c.locked_until == until)
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update()  # a worker taking the job over meanwhile waits for this one's outcome
+        if connection.execute(query).first() is not None:
+            return True
+        log.warning("triage of ticket %s: the claim lapsed meanwhile; left to the worker that took it", ticket_id)
+        return False
+
+    def _one(self, job: sa.Row[Any], until: dt.datetime) -> int:
+        """Triage one ticket; 1 when this worker settled it, 0 when its claim had lapsed."""
         with self.engine.connect() as connection:
             ticket = self.triage.read(connection, job.ticket_id)
         proposal = self.triage.propose(ticket)
         with write_transaction(self.engine) as connection:
+            if not self._still_claimed(connection, job.ticket_id, until):
+                return 0
             self.triage.settle(connection, ticket, proposal, now=dt.datetime.now(dt.UTC), given=job.given,
                                initial=job.initial)
             connection.execute(self._delete, {"ticket": job.ticket_id})
+        return 1
 
-    def _failed(self, job: sa.Row[Any], exc: Exception, now: dt.datetime) -> None:
+    def _failed(self, job: sa.Row[Any], exc: Exception, now: dt.datetime, until: dt.datetime) -> None:
         attempts = job.attempts + 1
         error = f"{type(exc).__name__}: {exc}"[:2000]
         log.exception("triage of ticket %s failed (attempt %s)", job.ticket_id, attempts)
         with write_transaction(self.engine) as connection:
+            if not self._still_claimed(connection, job.ticket_id, until):
+                return
             if attempts >= MAX_ATTEMPTS:
                 # Given up: the ticket keeps what it has and waits in the triage queue for people, as without AI.
                 connection.execute(self._delete, {"ticket": job.ticket_id})
