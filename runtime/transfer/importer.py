@@ -23,7 +23,7 @@ from pydantic_core import ErrorDetails
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
 from runtime.tickets.records import relation_targets
-from runtime.transfer.incoming import CREATE, Incoming
+from runtime.transfer.incoming import REJECT, Incoming
 from runtime.transfer.mapped_rows import MappedRows
 from runtime.transfer.numbers import Numbers, number_value
 from runtime.transfer.people import PLACEHOLDER, People
@@ -63,10 +63,9 @@ class Importer:
     def __init__(self, compiled: CompiledDesk, engine: sa.Engine, source: SourceFile,
                  rows: MappedRows | TesseraRows, report: Report, *, dry_run: bool = False, batch: int = BATCH,
                  progress: Callable[[SourceFile, Summary], None] | None = None,
-                 now: dt.datetime | None = None, overlap: bool = True) -> None:
+                 now: dt.datetime | None = None) -> None:
         self.compiled, self.engine, self.source, self.rows, self.report = compiled, engine, source, rows, report
         self.dry_run, self.batch, self.progress = dry_run, max(1, batch), progress
-        self.overlap = overlap  # write in a thread of its own while the next batch is prepared
         self.now = now or dt.datetime.now(dt.UTC)
         self.mapped = isinstance(rows, MappedRows)
         self.people = People(compiled, engine, dry_run=dry_run)
@@ -82,10 +81,6 @@ class Importer:
     def run(self) -> Summary:
         """Batches are prepared here while a thread writes the one before: the database's work (in SQLite's C code,
         without the GIL, or on the PostgreSQL server) overlaps with reading, mapping and validating the next."""
-        if not self.overlap:
-            for records in self._batches():
-                self._settle(self._prepare(records))
-            return self._finish()
         done: queue.Queue[Prepared | None] = queue.Queue(maxsize=1)
         failure: list[BaseException] = []
 
@@ -199,7 +194,7 @@ class Importer:
     def _check(self, row: Incoming) -> None:
         """The people and rows it names exist (or will be created), and its values pass the type's model."""
         for slot, ref in row.refs.items():
-            if ref.absent and ref.missing == "reject":
+            if ref.absent and ref.missing == REJECT:
                 row.reject(f"{slot.removesuffix('_id')}: no {WHO.get(ref.table, ref.table)} with {ref.by} "
                            f"{ref.key!r} in this desk")
             row.values[slot] = None if ref.absent else ref.id
@@ -296,10 +291,8 @@ class Importer:
                          if row.links or row.duplicate_of]
 
     def _fill_created(self, row: Incoming) -> None:
-        """Contacts and organizations created just now replace the placeholders their rows were checked with."""
-        for slot, ref in row.refs.items():
-            if ref.missing == CREATE:
-                row.values[slot] = ref.id
+        """The ticket's organization: as an export says, else its requester's (who may have been created just now;
+        the writer takes the ids of the people a row names from its refs)."""
         requester = row.refs.get("requester_id")
         if row.organization is not None or not self.mapped:  # an export says which, none included
             row.master["organization_id"] = row.organization.id if row.organization is not None else None
@@ -351,7 +344,6 @@ class Importer:
             if duplicates:
                 connection.execute(sa.update(tickets).where(tickets.c.id == sa.bindparam("the_ticket"))
                                    .values(duplicate_of_id=sa.bindparam("the_original")), duplicates)
-
 
 
 def _reason(error: ErrorDetails) -> str:

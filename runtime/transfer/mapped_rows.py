@@ -32,7 +32,6 @@ from runtime.transfer.values import BadValue, coerce, parse_time
 AUTHOR = "authors"  # a comment's author: an agent by username or email, else a contact by email
 EXTERNAL_REF_MAX = 500
 _EMAIL = re.compile(EMAIL)
-DONE = ("resolved", "closed")
 
 
 def _reader(pick: Pick) -> Callable[[dict[str, Any]], Any]:
