@@ -109,7 +109,7 @@ def imported_history(compiled: CompiledDesk, imported: dict[str, Any]) -> Histor
     answered at ``first_response_at``, moved to the state it came in at ``resolved_at`` (in a resolved or closed
     state) or ``status_changed_at``. What they cannot say (waiting periods, reopenings, earlier priorities) did
     not happen, as far as its clocks know."""
-    workflow = compiled.workflow_for(imported["type"])
+    workflow = compiled.memo(("history.workflow", imported["type"]), lambda: compiled.workflow_for(imported["type"]))
     created = _instant(imported["created_at"])
     assert created is not None
     ticket = {**imported, "status": workflow.initial, "status_category": workflow.categories[workflow.initial],

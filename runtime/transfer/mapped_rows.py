@@ -63,6 +63,7 @@ class FieldPlan:
     pick: Pick
     kind: str
     table: str | None  # where a relation given ``by`` a column is looked up
+    read: Callable[[dict[str, Any]], Any]
 
 
 class MappedRows:
@@ -71,6 +72,7 @@ class MappedRows:
         self.file = file.name
         desk = compiled.definitions
         self.types = {t.name: t for t in desk.types}
+        self.workflows = {t.name: compiled.workflow_for(t.name) for t in desk.types}
         self._readers: dict[tuple[str | int, ...], Callable[[dict[str, Any]], Any]] = {}
         self.plans: dict[str, list[FieldPlan]] = {}
         for ticket_type in desk.types:
@@ -80,21 +82,22 @@ class MappedRows:
                 field = kinds.get(name)
                 kind = CORE_FIELDS.get(name) or (field.kind if field else "string")
                 table = relation_table(field.to or "") if field is not None and pick.by else None
-                plans.append(FieldPlan(name, pick, kind, table))
+                plans.append(FieldPlan(name, pick, kind, table, self._reader(pick)))
             self.plans[ticket_type.name] = plans
+        self.stamps = [(name, self._reader(pick)) for name, pick in mapping.timestamps.items()]
+
+    def _reader(self, pick: Pick) -> Callable[[dict[str, Any]], Any]:
+        read = self._readers.get(pick.path)
+        if read is None:
+            read = self._readers[pick.path] = _reader(pick)
+        return read
 
     def read(self, pick: Pick | None, data: dict[str, Any]) -> Any:
         """The value ``pick`` gives for this row: the column's (trimmed; empty is None, then the default), mapped
         through its values, or the fixed value."""
         if pick is None:
             return None
-        read = self._readers.get(pick.path)
-        if read is None:
-            read = self._readers[pick.path] = _reader(pick)
-        return read(data)
-
-    def time(self, pick: Pick | None, data: dict[str, Any]) -> dt.datetime | None:
-        return parse_time(self.read(pick, data), self.mapping.time_format, self.mapping.zone)
+        return self._reader(pick)(data)
 
     def convert(self, record: Record) -> Incoming:
         row = Incoming(record.line, "")
@@ -115,7 +118,7 @@ class MappedRows:
             row.reject(f"type: {type_name!r} is not a ticket type of this desk ({names}) nor mapped to one")
             return row
         row.type_name = ticket_type.name
-        workflow = self.compiled.workflow_for(ticket_type.name)
+        workflow = self.workflows[ticket_type.name]
         status = self.read(mapping.status, data) if mapping.status is not None else workflow.initial
         if status not in workflow.categories:
             row.reject(f"status: {status!r} is not a state of this type's workflow "
@@ -138,14 +141,14 @@ class MappedRows:
     def _fields(self, row: Incoming, data: dict[str, Any]) -> None:
         separator = self.mapping.csv.list_separator
         for plan in self.plans[row.type_name]:
-            value = self.read(plan.pick, data)
+            value = plan.read(data)
             if value is None:
                 continue
             if plan.table is not None and plan.pick.by is not None:
                 row.refs[plan.name] = Ref(plan.table, plan.pick.by, value)
             elif plan.kind == "datetime":
                 try:
-                    row.values[plan.name] = self.time(plan.pick, data)
+                    row.values[plan.name] = parse_time(value, self.mapping.time_format, self.mapping.zone)
                 except BadValue as exc:
                     row.reject(f"{plan.name}: {exc}")
             else:
@@ -170,13 +173,13 @@ class MappedRows:
                 row.refs[slot] = Ref(table, pick.by or "name", str(value), pick.missing)
 
     def _timestamps(self, row: Incoming, data: dict[str, Any]) -> None:
-        stamps: dict[str, dt.datetime | None] = {}
-        for name in TIMESTAMPS:
+        stamps: dict[str, dt.datetime | None] = dict.fromkeys(TIMESTAMPS)
+        time_format, zone = self.mapping.time_format, self.mapping.zone
+        for name, read in self.stamps:
             try:
-                stamps[name] = self.time(self.mapping.timestamps.get(name), data)
+                stamps[name] = parse_time(read(data), time_format, zone)
             except BadValue as exc:
                 row.reject(f"{name}: {exc}")
-                stamps[name] = None
         created = stamps["created_at"] or self.now
         early = [name for name, value in stamps.items() if value is not None and value < created]
         if early:
@@ -248,7 +251,7 @@ class MappedRows:
             resolved = resolved or closed
         else:
             resolved = closed = None
-        initial = self.compiled.workflow_for(row.type_name).initial
+        initial = self.workflows[row.type_name].initial
         changed = master["status_changed_at"] or (
             closed if category == "closed" else resolved if category == "resolved"
             else created if master["status"] == initial else master["updated_at"] or created)
