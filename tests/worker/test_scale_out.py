@@ -1,9 +1,10 @@
-"""Scale-out on PostgreSQL: two web processes (``cli.py serve``) and two ``cli.py worker`` processes on one
-database, under mixed traffic from several threads — typed creates, writes with the version last seen (some
-deliberately stale, some racing each other from one version), inbound mail (new requests and replies), SLA clocks
-made overdue and resolved tickets made old enough to close by themselves. Once the workers have drained it all:
-every breach and escalation step happened once per clock (and its effects once), every message became one ticket
-or one comment, ticket numbers are unique and gap-free per prefix, no write was lost, and no job ran twice."""
+"""Scale-out on PostgreSQL: three web processes (``cli.py serve --workers 2`` on one port, ``cli.py serve`` on
+another) and two ``cli.py worker`` processes on one database, under mixed traffic from several threads — typed
+creates, writes with the version last seen (some deliberately stale, some racing each other from one version),
+inbound mail (new requests and replies), SLA clocks made overdue and resolved tickets made old enough to close by
+themselves. Once the workers have drained it all: every breach and escalation step happened once per clock (and
+its effects once), every message became one ticket or one comment, ticket numbers are unique and gap-free per
+prefix, no write was lost, and no job ran twice."""
 
 from __future__ import annotations
 
@@ -152,7 +153,7 @@ def test_two_web_processes_and_two_workers_do_everything_once(tmp_path: Path, pg
     with mail_desk(tmp_path, pg_url) as desk:
         stack = Stack(desk.desk.compiled.root, pg_url, tmp_path)
         try:
-            stack.web()
+            stack.web(processes=2)  # cli.py serve --workers 2: uvicorn's worker processes on one port
             stack.web()
             stack.worker()
             stack.worker()
