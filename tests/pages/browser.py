@@ -7,23 +7,20 @@ import contextlib
 import http.server
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import sqlalchemy as sa
 
 from runtime.auth.accounts import set_password
 from runtime.compile.desk import CompiledDesk
 from tests.desk_fixtures import SHIPPED
-from tests.web.test_serve import stop
+from tests.web.test_serve import free_port, stop, wait_until_answering
 
 if TYPE_CHECKING:  # Playwright is imported at run time only by the test modules, which skip without it
     from playwright.sync_api import Page, ViewportSize
@@ -36,20 +33,12 @@ CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networki
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 TIMEOUT_MS = 10_000  # a page of this desk answers in milliseconds; waiting Playwright's 30 s only delays a failure
-START_TIMEOUT = 30.0
 
 PASSWORD = "a browser test's long password"
 AGENT = "alex"  # agent and supervisor in the service desk team (the demo's sample people)
 OTHER_AGENT = "chen"  # customer care; the language journey changes their account, not alex's
 REQUESTER = "maria.lopez@northwind.example.org"
 PEOPLE = (("agent", AGENT), ("agent", OTHER_AGENT), ("contact", REQUESTER))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -89,18 +78,7 @@ def serving(root: Path, database_url: str, log: Path) -> Iterator[str]:
             stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while True:
-                if process.poll() is not None:
-                    msg = f"the server exited with {process.returncode}:\n{log.read_text(errors='replace')}"
-                    raise RuntimeError(msg)
-                with contextlib.suppress(httpx.TransportError):
-                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    msg = f"no answer on /healthz within {START_TIMEOUT:g} s:\n{log.read_text(errors='replace')}"
-                    raise RuntimeError(msg)
-                time.sleep(0.1)
+            wait_until_answering(process, f"{base}/healthz", log)
             yield base
         finally:
             stop(process)

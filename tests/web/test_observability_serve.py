@@ -19,7 +19,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.desk_fixtures import SHIPPED, copy_shipped_desk
-from tests.web.test_serve import CLI, START_TIMEOUT, cli, free_port, stop
+from tests.web.test_serve import CLI, cli, free_port, stop, wait_until_answering
 
 BATCH = 16
 TYPES = {"method": "GET", "route": "/api/v1/types", "status": "2xx"}
@@ -49,18 +49,7 @@ def served(desk: tuple[Path, str], tmp_path: Path) -> Iterator[tuple[str, Path]]
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"the server exited with {process.returncode}:\n{output.read_text()}")
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"no answer on /readyz within {START_TIMEOUT:g} s:\n{output.read_text()}")
-                time.sleep(0.2)
+            wait_until_answering(process, f"{base}/readyz", output)
             yield base, output
         finally:
             stop(process)

@@ -47,6 +47,22 @@ def stop(server: subprocess.Popen[bytes]) -> None:
         os.killpg(server.pid, signal.SIGKILL)
 
 
+def wait_until_answering(process: subprocess.Popen[bytes], url: str, output: Path) -> None:
+    """Until ``url`` answers 200; fails the test with the server's output when it exits or stays silent."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}:\n{output.read_text()}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"no answer on {url} within {START_TIMEOUT:g} s:\n{output.read_text()}")
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def desk(tmp_path: Path) -> tuple[Path, str]:
     root = copy_shipped_desk(tmp_path / "desk")
@@ -76,18 +92,7 @@ def server(desk: tuple[Path, str], tmp_path: Path) -> Iterator[str]:
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base, output = f"http://127.0.0.1:{port}", tmp_path / "serve.log"
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited with {process.returncode}:\n{output.read_text()}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"no answer on /healthz within {START_TIMEOUT:g} s:\n{output.read_text()}")
-            time.sleep(0.2)
+        wait_until_answering(process, f"{base}/healthz", output)
         yield base
     finally:
         stop(process)
