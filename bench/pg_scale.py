@@ -54,11 +54,14 @@ LEVELS = (1, 16, 64)
 
 
 @contextmanager
-def scratch_database() -> Iterator[str]:
+def scratch_database(prefix: str = "bench_pg_scale") -> Iterator[str]:
+    """A fresh database on PG_SERVER for one run (one left by a killed run of the same process id is replaced),
+    dropped afterwards."""
     admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT",
                              connect_args={"connect_timeout": 3})
-    name = f"bench_pg_scale_{os.getpid()}"
+    name = f"{prefix}_{os.getpid()}"
     with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         connection.exec_driver_sql(f"CREATE DATABASE {name}")
     try:
         yield f"{PG_SERVER}/{name}"

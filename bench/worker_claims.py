@@ -44,9 +44,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.api import free_port  # noqa: E402
+from bench.pg_scale import scratch_database  # noqa: E402
 from bench.sla_sweep import Desk, Stamps, load, prepared  # noqa: E402
 
-PG_SERVER = os.environ.get("TESSERA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 CLI = REPO / "cli.py"
 BOUND = 1800.0  # seconds a run may take before it is given up: a guard, not a target
 
@@ -73,22 +73,6 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
         yield inbox, port
     finally:
         server.stop()
-
-
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT",
-                             connect_args={"connect_timeout": 3})
-    name = f"bench_worker_claims_{os.getpid()}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
 
 
 def desk_copy(folder: Path, smtp_port: int) -> Path:
@@ -188,7 +172,7 @@ def make_due(desk: Desk) -> int:
 def run(work: str, workers: int, items: int, scratch: Path) -> Result:
     folder = scratch / f"{work.split()[0]}-{workers}"
     folder.mkdir()
-    with smtp_server() as (inbox, port), scratch_database() as url:
+    with smtp_server() as (inbox, port), scratch_database("bench_worker_claims") as url:
         root = desk_copy(folder, port)
         desk = prepared("PostgreSQL", url, Stamps("+00:00"))
         try:
