@@ -1,5 +1,5 @@
 """Tessera's command line: validate, plan, generate, check, migrate, serve, worker, demo, token, agent, contact,
-sla, import (mail, tickets), export, intake, assign, ai."""
+sla, import (mail, tickets), export, intake, assign, ai, kb, bench."""
 
 from __future__ import annotations
 
@@ -385,6 +385,13 @@ def add_auth_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         password.add_argument("login", metavar=login)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """The benchmarks live beside the runtime, not in it: a source checkout has them, an installed package not."""
+    from bench.run_all import main as run_all
+
+    return run_all(args.bench_args)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="cli.py", description=__doc__)
     root.add_argument("--root", help="the desk folder (default: the current folder if it has tessera.yaml)")
@@ -430,12 +437,20 @@ def parser() -> argparse.ArgumentParser:
     add_assign_commands(sub, compiled_desk, current_engine)
     add_ai_commands(sub, compiled_desk, current_engine)
     add_kb_commands(sub, compiled_desk, current_engine)
+    text = "run every benchmark (bench/run_all.py) and print one table of figures, targets and baselines"
+    bench = sub.add_parser("bench", help=text, description=text, add_help=False)
+    bench.set_defaults(handler=cmd_bench, bench_args=[])  # its options are bench/run_all.py's: see main()
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(mail_by_default(sys.argv[1:] if argv is None else argv,
-                                               ("--root", "--database-url")))
+    command_line = parser()
+    args, passed_on = command_line.parse_known_args(mail_by_default(sys.argv[1:] if argv is None else argv,
+                                                                   ("--root", "--database-url")))
+    if passed_on:  # only `bench` hands options on (to bench/run_all.py); anywhere else they are mistakes
+        if args.command != "bench":
+            command_line.error(f"unrecognized arguments: {' '.join(passed_on)}")
+        args.bench_args = passed_on
     try:
         code: int = args.handler(args)
     except ConfigInvalid as exc:

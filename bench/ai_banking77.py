@@ -21,15 +21,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from runtime.ai import embeddings
-from runtime.ai.classifier import TextClassifier
-from runtime.ai.evaluate import CrossValidation, cross_validate, read_csv
-
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.results import Figure, record  # noqa: E402
+from runtime.ai import embeddings  # noqa: E402
+from runtime.ai.classifier import TextClassifier  # noqa: E402
+from runtime.ai.evaluate import CrossValidation, cross_validate, read_csv  # noqa: E402
+
 DATA = REPO.parent / "shared" / "data" / "banking77" / "train.csv"
 
 
@@ -97,6 +101,7 @@ def main() -> None:
             f"| ratio {name.split(' (')[0]} / baseline | accuracy × {acc / base_acc:.3f} "
             f"(errors × {(1 - acc) / (1 - base_acc):.3f}) | | | | × {ms / base_ms:.1f} | × {seconds / base_s:.1f} |"
         )
+    hand_over(ours, base, base_s, args.folds)
     best = max(cv.mean_sd(lambda s: s.accuracy)[0] for _, (cv, _) in ours)
     print()
     print(f"target accuracy ≥ 93.7 %: {'reached' if best >= 0.937 else 'not reached'} (best {100 * best:.2f} %)")
@@ -108,6 +113,24 @@ def main() -> None:
     if within:
         acc, name = max(within)
         print(f"best within ≤ 5 ms/text and < 2 min training: {name}, {100 * acc:.2f} %")
+
+
+def hand_over(ours: list[tuple[str, tuple[CrossValidation, float]]], base: CrossValidation, base_seconds: float,
+              folds: int) -> None:
+    """Accuracy, latency and training time of each model for bench/run_all.py's table, against the baseline's."""
+    base_name = "word unigrams + SVM"
+    base_acc = 100 * base.mean_sd(lambda s: s.accuracy)[0]
+    base_ms = statistics.median(lat.median_ms for lat in base.latencies)
+    for name, (cv, seconds) in ours:
+        short = name.split(" (")[0]
+        record(Figure(bench="ai_banking77", name=f"{short}: accuracy, {folds}-fold CV", unit="%",
+                      value=100 * cv.mean_sd(lambda s: s.accuracy)[0], target=93.7, baseline=base_acc,
+                      baseline_name=base_name))
+        record(Figure(bench="ai_banking77", name=f"{short}: ms per text (median)", unit="ms",
+                      value=statistics.median(lat.median_ms for lat in cv.latencies), target=5.0,
+                      higher_is_better=False, baseline=base_ms, baseline_name=base_name))
+        record(Figure(bench="ai_banking77", name=f"{short}: training on all rows", unit="s", value=seconds,
+                      target=120.0, higher_is_better=False, baseline=base_seconds, baseline_name=base_name))
 
 
 def _row(cv: CrossValidation, train_seconds: float) -> str:

@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     options.add_argument("--compile-runs", type=int, default=5, help="in-process compiles (default 5)")
     args = options.parse_args(argv)
     sys.path.insert(0, str(REPO))
+    from bench.results import Figure, record
     from runtime.compile.desk import load_compiled
 
     baseline = median_time(run_process("-c", "import sys"), args.runs)
@@ -208,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
         desk = compiled["desk"].definitions
         fields = sum(len(t.fields) for t in desk.types)
         tables = len(compiled["desk"].metadata.tables)
+    for r in results[1:]:
+        record(Figure(bench="compile", name=r.name, value=r.median, unit="s", target=r.target, higher_is_better=False,
+                      baseline=baseline, baseline_name="python -c 'import sys'"))
     print(table(results, baseline))
     print(f"\nbig desk: {len(desk.types)} ticket types, {fields} fields, {tables} tables; "
           f"python {sys.version.split()[0]} on {sys.platform}")

@@ -31,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.results import Figure, record  # noqa: E402
 from runtime.artifacts import migration_paths  # noqa: E402
 from runtime.compile.desk import load_compiled  # noqa: E402
 from runtime.db import migrations  # noqa: E402
@@ -170,6 +171,12 @@ def main() -> int:
     print(f"| replies, auto-replies, duplicates | {count - requests:,} | {describe(mix_outcomes)} | "
           f"{(count - requests) / mix_seconds:,.0f} | - | {(count - requests) / mix_seconds / baseline:.2f} |")
     met = "met" if rate >= TARGET else "NOT met"
+    database = "sqlite" if not args.database_url else "postgresql"
+    store_only = "storing the raw messages only"
+    record(Figure(bench="intake", name="email: new requests", value=requests / new_seconds, unit="emails/s",
+                  database=database, baseline=baseline, baseline_name=store_only))
+    record(Figure(bench="intake", name="email: whole mix, raw bytes to committed result", value=rate,
+                  unit="emails/s", database=database, target=TARGET, baseline=baseline, baseline_name=store_only))
     print(f"| whole mix, raw bytes to committed result | {count:,} | - | {rate:,.0f} | ≥ {TARGET:,.0f} ({met}) | "
           f"{rate / baseline:.2f} |")
     return 0

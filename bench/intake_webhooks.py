@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.api_cpu import App, Client, lifespan, new_executor  # noqa: E402
+from bench.results import Figure, record  # noqa: E402
 from runtime.artifacts import migration_paths  # noqa: E402
 from runtime.compile.desk import load_compiled  # noqa: E402
 from runtime.db import migrations  # noqa: E402
@@ -167,8 +168,12 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|---|")
     for name, n, rate, cpu in rows:
         target = ""
-        if name.startswith(("new", "queued source: stored")):
+        targeted = name.startswith(("new", "queued source: stored"))
+        if targeted:
             target = f"≥ {TARGET:,.0f}/s ({'met' if rate >= TARGET else 'NOT met'})"
+        if name != rows[0][0]:
+            record(Figure(bench="intake_webhooks", name=name, value=rate, unit="deliveries/s", database="sqlite",
+                          target=TARGET if targeted else None, baseline=baseline, baseline_name=rows[0][0]))
         print(f"| {name} | {n:,} | {rate:,.0f} | {cpu:.2f} | {rate / baseline:.2f} | {target} |")
     return 0
 

@@ -41,6 +41,7 @@ if __package__ in (None, ""):  # run as a script: bench/api.py is imported as a 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.api import CLI, HOST, REPO, Server, Servers, bulk_load, drive, prepared_database, visible_ids
+from bench.results import Figure, record
 
 PASSWORD = "a bench password for alex"
 TARGET_P99_MS = 50.0
@@ -152,11 +153,17 @@ def measure(args: argparse.Namespace, scratch: Path, servers: Servers) -> list[R
         prepared = [page_request(p, server, cookie) for p in paths]
         return lambda n: prepared[n % len(prepared)]
 
-    rows = []
+    # The in-run baseline: the same server's health check, a request that reads nothing, through the same client.
+    health = drive("baseline: /healthz", server, cycling(("/healthz",)), 1, args.warmup / 2, args.duration / 2)
+    rows = [Row("baseline: /healthz", health.rate, health.p50, health.p99, health.errors, health.server_ms,
+                judged=False)]
     for name, paths in ((f"queue page (filter + sort), {args.tickets:,} tickets", QUEUE_VIEWS),
                         (f"ticket page, {args.tickets:,} tickets", tickets)):
         run = drive(name, server, cycling(paths), 1, args.warmup, args.duration)
         rows.append(Row(name, run.rate, run.p50, run.p99, run.errors, run.server_ms))
+        record(Figure(bench="pages", name=f"{name}, p99", value=run.p99, unit="ms", database="sqlite",
+                      target=TARGET_P99_MS, higher_is_better=False, baseline=health.p99,
+                      baseline_name="/healthz p99"))
     for view in QUEUE_VIEWS:  # each view alone, to see which filter or sort costs what
         run = drive(f"  {view}", server, cycling((view,)), 1, args.warmup / 2, args.duration / 2)
         rows.append(Row(f"  {view}", run.rate, run.p50, run.p99, run.errors, run.server_ms, judged=False))

@@ -48,6 +48,7 @@ from bench.api import (  # noqa: E402
     drive,
     request_bytes,
 )
+from bench.results import Figure, record  # noqa: E402
 
 PG_SERVER = os.environ.get("TESSERA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 LEVELS = (1, 16, 64)
@@ -169,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="tessera-bench-pg-scale-") as folder:
         rows, numbering = measure(args, Path(folder))
+    for run, bare in rows:
+        processes = run.name.rsplit(" ", 1)[1]
+        record(Figure(bench="pg_scale", name=f"typed creates, {processes} web process(es), c={run.concurrency}",
+                      value=run.rate, unit="creates/s", database="postgresql", baseline=bare.rate,
+                      baseline_name="bare Litestar validated POST"))
     print()
     print(table(rows))
     load_after = os.getloadavg()

@@ -209,6 +209,12 @@ def main(argv: list[str] | None = None) -> int:
         Row("first add() in a further year (lays it out)", statistics.median(further_years(office))),
         Row("first add() in a fresh process (+ holiday tables)", cold_in_process),
     ]
+    from bench.results import Figure, record
+
+    for row in rows[1:4]:
+        record(Figure(bench="sla", name=row.name, value=1 / row.seconds_per_call, unit="calls/s",
+                      target=float(row.target) if row.target is not None else None,
+                      baseline=1 / plain, baseline_name="datetime + timedelta"))
     print(table(rows))
     due = office.add(DEADLINE_START, LONG_SECONDS)
     print(f"\n{calls:,} random inputs, best of {runs} runs; 2000 business hours from {DEADLINE_START.isoformat()} "

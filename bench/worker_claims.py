@@ -45,6 +45,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.api import free_port  # noqa: E402
 from bench.pg_scale import scratch_database  # noqa: E402
+from bench.results import Figure, record  # noqa: E402
 from bench.sla_sweep import Desk, Stamps, load, prepared  # noqa: E402
 
 CLI = REPO / "cli.py"
@@ -250,6 +251,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {work}, {workers} worker(s): {result.seconds:.1f} s, mail delivered after "
                       f"{result.mail_seconds:.1f} s", flush=True)
                 results.append(result)
+    alone = {r.work: r for r in results if r.workers == 1}
+    for r in results:
+        single = alone[r.work] if r.workers > 1 else None
+        record(Figure(bench="worker_claims", name=f"{r.items:,} {r.work}, {r.workers} worker(s), all done in "
+                      f"{r.seconds:.1f} s", value=r.items / r.seconds, unit="items/s", database="postgresql",
+                      baseline=None if single is None else single.items / single.seconds,
+                      baseline_name="the same work with one worker"))
     print()
     print(table(results))
     load_after = os.getloadavg()
