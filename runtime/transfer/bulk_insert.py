@@ -6,6 +6,11 @@ ledger, comments); converting their values costs more than the database's work o
 chosen once per column: SQLAlchemy's own bind processor for the dialect, except for two that the import's rows
 are full of and that have a faster exact equivalent on SQLite: timestamps (UTC, stored as naive text in the
 format SQLAlchemy's SQLite dialect writes) and JSON values that are empty.
+
+On SQLite the rows go in as few statements as the bound-variable limit allows (``INSERT … VALUES (…), (…), …``)
+rather than one statement per row: tickets and comments carry full-text triggers, and FTS5 writes out what it has
+indexed at every statement's start (a statement savepoint), so one statement per row left every ticket its own
+index segment to merge later. Many rows per statement halve the database's CPU per imported ticket.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import sqlalchemy as sa
 from runtime.compile.columns import UtcDateTime
 
 Convert = Callable[[Any], Any]
+# SQLite's default limit of bound variables per statement since 3.32 (SQLITE_MAX_VARIABLE_NUMBER).
+SQLITE_VARIABLES = 32766
 
 
 def _sqlite_time(value: dt.datetime | None) -> str | None:
@@ -67,6 +74,29 @@ class BulkInsert:
         self.order = tuple(compiled.positiontup or ()) if self.positional else tuple(columns)
         self.converters = [(name, converter(table.c[name], dialect)) for name in self.order]
         self._by_name = dict(self.converters)
+        self.many_rows = dialect.name == "sqlite" and self.positional
+        if self.many_rows:
+            quote = dialect.identifier_preparer.quote
+            self._head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in self.order)}) VALUES "
+            self._group = f"({', '.join('?' for _ in self.order)})"
+            self.rows_per_statement = max(1, SQLITE_VARIABLES // max(len(self.order), 1))
+            self._statements: dict[int, str] = {}
+
+    def _rows_statement(self, count: int) -> str:
+        """The insert of ``count`` rows in one statement (one for a full chunk and one for the last, in practice)."""
+        sql = self._statements.get(count)
+        if sql is None:
+            sql = self._statements[count] = self._head + ", ".join([self._group] * count)
+        return sql
+
+    def _send(self, connection: sa.Connection, parameters: list[Any]) -> None:
+        if not self.many_rows:
+            connection.exec_driver_sql(self.sql, parameters)
+            return
+        step = self.rows_per_statement
+        for start in range(0, len(parameters), step):
+            chunk = parameters[start:start + step]
+            connection.exec_driver_sql(self._rows_statement(len(chunk)), tuple([v for row in chunk for v in row]))
 
     def convert(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """``row`` converted for the driver, every column that needs converting included (a missing one as null):
@@ -89,7 +119,7 @@ class BulkInsert:
                 parameters: list[Any] = [tuple([row.get(name) for name in order]) for row in rows]
             else:
                 parameters = [{name: row.get(name) for name in order} for row in rows]
-            connection.exec_driver_sql(self.sql, parameters)
+            self._send(connection, parameters)
             return
         converters = self.converters
         if self.positional:
@@ -98,4 +128,4 @@ class BulkInsert:
         else:
             parameters = [{name: row.get(name) if convert is None else convert(row.get(name))
                            for name, convert in converters} for row in rows]
-        connection.exec_driver_sql(self.sql, parameters)
+        self._send(connection, parameters)
