@@ -66,21 +66,47 @@ def converter(column: sa.Column[Any], dialect: sa.Dialect) -> Convert | None:
 
 
 class BulkInsert:
+    """Rows of one table as lists of values in the statement's column order (``index`` gives each column's place),
+    converted once when prepared, so that writing them adds ids by place and hands the lists on as they are."""
+
     def __init__(self, table: sa.Table, columns: Sequence[str], dialect: sa.Dialect) -> None:
-        statement = sa.insert(table).values({name: sa.bindparam(name) for name in columns})
-        compiled = statement.compile(dialect=dialect)
-        self.sql = str(compiled)
-        self.positional = bool(compiled.positional)
-        self.order = tuple(compiled.positiontup or ()) if self.positional else tuple(columns)
+        self.order = tuple(columns)
+        self.index = {name: place for place, name in enumerate(self.order)}
         self.converters = [(name, converter(table.c[name], dialect)) for name in self.order]
         self._by_name = dict(self.converters)
-        self.many_rows = dialect.name == "sqlite" and self.positional
-        if self.many_rows:
-            quote = dialect.identifier_preparer.quote
-            self._head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in self.order)}) VALUES "
-            self._group = f"({', '.join('?' for _ in self.order)})"
-            self.rows_per_statement = max(1, SQLITE_VARIABLES // max(len(self.order), 1))
-            self._statements: dict[int, str] = {}
+        quote = dialect.identifier_preparer.quote
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self._head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in self.order)}) VALUES "
+        self._group = f"({', '.join(mark for _ in self.order)})"
+        self.sql = self._head + self._group
+        self.many_rows = dialect.name == "sqlite"
+        self.rows_per_statement = max(1, SQLITE_VARIABLES // max(len(self.order), 1))
+        self._statements: dict[int, str] = {}
+
+    def values(self, row: Mapping[str, Any]) -> list[Any]:
+        """``row`` as the statement's values, converted; a column it does not name is null."""
+        get = row.get
+        return [get(name) if convert is None else convert(get(name)) for name, convert in self.converters]
+
+    def convert_value(self, name: str, value: Any) -> Any:
+        convert = self._by_name[name]
+        return value if convert is None else convert(value)
+
+    def execute(self, connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert ``rows`` given by column name, converting them here."""
+        self.execute_values(connection, [self.values(row) for row in rows])
+
+    def execute_values(self, connection: sa.Connection, rows: Sequence[Sequence[Any]]) -> None:
+        """Insert rows that ``values`` made (and ids were put in)."""
+        if not rows:
+            return
+        if not self.many_rows:
+            connection.exec_driver_sql(self.sql, [tuple(row) for row in rows])
+            return
+        step = self.rows_per_statement
+        for start in range(0, len(rows), step):
+            chunk = rows[start:start + step]
+            connection.exec_driver_sql(self._rows_statement(len(chunk)), tuple([v for row in chunk for v in row]))
 
     def _rows_statement(self, count: int) -> str:
         """The insert of ``count`` rows in one statement (one for a full chunk and one for the last, in practice)."""
@@ -88,44 +114,3 @@ class BulkInsert:
         if sql is None:
             sql = self._statements[count] = self._head + ", ".join([self._group] * count)
         return sql
-
-    def _send(self, connection: sa.Connection, parameters: list[Any]) -> None:
-        if not self.many_rows:
-            connection.exec_driver_sql(self.sql, parameters)
-            return
-        step = self.rows_per_statement
-        for start in range(0, len(parameters), step):
-            chunk = parameters[start:start + step]
-            connection.exec_driver_sql(self._rows_statement(len(chunk)), tuple([v for row in chunk for v in row]))
-
-    def convert(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        """``row`` converted for the driver, every column that needs converting included (a missing one as null):
-        what ``execute(converted=True)`` takes, once the columns that need no conversion (ids, numbers) are added."""
-        return {name: row.get(name) if convert is None else convert(row.get(name))
-                for name, convert in self.converters if convert is not None or name in row}
-
-    def convert_value(self, name: str, value: Any) -> Any:
-        convert = self._by_name[name]
-        return value if convert is None else convert(value)
-
-    def execute(self, connection: sa.Connection, rows: Sequence[Mapping[str, Any]], *, converted: bool = False
-                ) -> None:
-        """Insert ``rows`` (already through ``convert`` when ``converted``); a column a row does not name is null."""
-        if not rows:
-            return
-        if converted:
-            order = self.order
-            if self.positional:
-                parameters: list[Any] = [tuple([row.get(name) for name in order]) for row in rows]
-            else:
-                parameters = [{name: row.get(name) for name in order} for row in rows]
-            self._send(connection, parameters)
-            return
-        converters = self.converters
-        if self.positional:
-            parameters = [tuple([row.get(name) if convert is None else convert(row.get(name))
-                                 for name, convert in converters]) for row in rows]
-        else:
-            parameters = [{name: row.get(name) if convert is None else convert(row.get(name))
-                           for name, convert in converters} for row in rows]
-        self._send(connection, parameters)

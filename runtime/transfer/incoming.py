@@ -60,10 +60,10 @@ class IncomingAttachment:
 class Ready:
     """A row's inserts, their values converted for the driver, waiting for their ids (runtime/transfer/writer.py)."""
 
-    ticket: dict[str, Any]
-    own: dict[str, Any]
-    comments: list[dict[str, Any]]
-    clocks: list[tuple[dict[str, Any], list[dict[str, Any]]]]  # each clock's row and its ledger's rows
+    ticket: list[Any]  # in the order of its table's BulkInsert
+    own: list[Any]
+    comments: list[list[Any]]
+    clocks: list[tuple[list[Any], list[list[Any]]]]  # each clock's row and its ledger's rows
 
 
 @dataclass

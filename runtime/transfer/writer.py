@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -64,15 +63,16 @@ class BatchWriter:
         """A validated row's inserts, converted; a mapped row's SLA clocks played from its timestamps (without a
         ledger: runtime/sla/imported.py says why)."""
         master, own = split(self.compiled, row.type_name, row.values)
-        master |= row.master | {"type": row.type_name}
+        master |= row.master
+        master["type"] = row.type_name
         if row.clocks is None:
             row.clocks = [{**played.row(), "events": []} for played in self._clocks.play(
                 imported_history(self.compiled, master | own), organization, now)]
-        timers, ledger = self.inserts["sla_timers"], self.inserts["sla_events"]
+        timers, ledger, comments = self.inserts["sla_timers"], self.inserts["sla_events"], self.inserts["comments"]
         row.ready = Ready(
-            self.inserts["tickets"].convert(master), self.inserts[f"ticket_{row.type_name}"].convert(own),
-            [self.inserts["comments"].convert(_comment(c)) for c in row.comments],
-            [(timers.convert(clock), [ledger.convert(e) for e in clock["events"]]) for clock in row.clocks])
+            self.inserts["tickets"].values(master), self.inserts[f"ticket_{row.type_name}"].values(own),
+            [comments.values(_comment(c)) for c in row.comments],
+            [(timers.values(clock), [ledger.values(e) for e in clock["events"]]) for clock in row.clocks])
 
     def write(self, connection: sa.Connection, rows: list[Incoming], numbers: list[str], now: dt.datetime
               ) -> list[int]:
@@ -81,61 +81,82 @@ class BatchWriter:
         comment_ids = iter(reserve_ids(connection, self.comments, sum(len(r.comments) for r in rows)))
         attachment_ids = iter(reserve_ids(connection, self.attachments, sum(len(r.attachments) for r in rows)))
         timer_ids = iter(reserve_ids(connection, self.timers, sum(len(r.clocks or ()) for r in rows)))
-        masters, comments, attachments, later, timers, ledger = [], [], [], [], [], []
-        extensions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        masters: list[list[Any]] = []
+        comments: list[list[Any]] = []
+        timers: list[list[Any]] = []
+        ledger: list[list[Any]] = []
+        attachments: list[dict[str, Any]] = []
+        later: list[dict[str, Any]] = []
+        extensions: dict[str, list[list[Any]]] = defaultdict(list)
+        at = self.inserts["tickets"].index
+        ticket_id_at, number_at, organization_at = at["id"], at["number"], at["organization_id"]
+        at_comment = self.inserts["comments"].index
+        comment_slots = (at_comment["id"], at_comment["ticket_id"], at_comment["author_agent_id"],
+                         at_comment["author_contact_id"])
+        at_timer = self.inserts["sla_timers"].index
+        timer_id_at, timer_ticket_at = at_timer["id"], at_timer["ticket_id"]
+        ledger_timer_at = self.inserts["sla_events"].index["timer_id"]
         for row, ticket_id, number in zip(rows, ids, numbers, strict=True):
             ready = row.ready
             assert ready is not None
             ticket, own = ready.ticket, ready.own
-            ticket |= {"id": ticket_id, "number": number, "organization_id": row.master.get("organization_id")}
-            own["ticket_id"] = ticket_id
+            own_at = self.inserts[f"ticket_{row.type_name}"].index
+            ticket[ticket_id_at], ticket[number_at] = ticket_id, number
+            ticket[organization_at] = row.master.get("organization_id")
+            own[own_at["ticket_id"]] = ticket_id
             for slot, ref in row.refs.items():  # people created in this transaction have their ids only now
-                (own if slot in own else ticket)[slot] = None if ref.absent else ref.id
+                place = own_at.get(slot)
+                if place is not None:
+                    own[place] = None if ref.absent else ref.id
+                else:
+                    ticket[at[slot]] = None if ref.absent else ref.id
             placed = [next(comment_ids) for _ in row.comments]
             stored = [next(attachment_ids) for _ in row.attachments]
             self._attachment_fields(row, stored)
-            deferred = {name: ticket.pop(name) for name in self._master_attachments if ticket.get(name) is not None}
+            deferred = {}
+            for name in self._master_attachments:
+                if ticket[at[name]] is not None:
+                    deferred[name], ticket[at[name]] = ticket[at[name]], None
             if deferred:
                 later.append({"the_ticket": ticket_id, **deferred})
             masters.append(ticket)
             extensions[row.type_name].append(own)
             for values, comment, comment_id in zip(ready.comments, row.comments, placed, strict=True):
                 author = comment.author
-                values |= {"id": comment_id, "ticket_id": ticket_id,
-                           "author_agent_id": author.id if author is not None and author.table == AGENT else None,
-                           "author_contact_id": author.id if author is not None and author.table == CONTACT
-                           else None}
+                values[comment_slots[0]], values[comment_slots[1]] = comment_id, ticket_id
+                values[comment_slots[2]] = author.id if author is not None and author.table == AGENT else None
+                values[comment_slots[3]] = author.id if author is not None and author.table == CONTACT else None
                 comments.append(values)
             attachments += [{"id": attachment_id, "ticket_id": ticket_id, "sha256": a.sha256, "filename": a.filename,
                              "content_type": a.content_type, "size": a.size, "created_at": a.created_at,
                              "comment_id": placed[a.comment] if a.comment is not None and 0 <= a.comment < len(placed)
                              else None} for a, attachment_id in zip(row.attachments, stored, strict=True)]
             for timer, entries in ready.clocks:
-                timer |= {"id": next(timer_ids), "ticket_id": ticket_id}
+                timer_id = next(timer_ids)
+                timer[timer_id_at], timer[timer_ticket_at] = timer_id, ticket_id
                 timers.append(timer)
-                ledger += [entry | {"timer_id": timer["id"]} for entry in entries]
-        self._insert(connection, "tickets", masters, converted=True)
-        self._insert(connection, "attachments", attachments)
+                for entry in entries:
+                    entry[ledger_timer_at] = timer_id
+                    ledger.append(entry)
+        self.inserts["tickets"].execute_values(connection, masters)
+        self.inserts["attachments"].execute(connection, attachments)
         for name in self._master_attachments:
             changes = [{"the_ticket": c["the_ticket"], name: c[name]} for c in later if name in c]
             if changes:
                 connection.execute(sa.update(self.tickets).where(self.tickets.c.id == sa.bindparam("the_ticket")),
                                    changes)
         for type_name, own_rows in extensions.items():
-            self._insert(connection, f"ticket_{type_name}", own_rows, converted=True)
-        self._insert(connection, "comments", comments, converted=True)
-        self._insert(connection, "ticket_events", [e for row, master in zip(rows, masters, strict=True)
-                                                   for e in self._events(row, master, now)])
-        self._insert(connection, "sla_timers", timers, converted=True)
-        self._insert(connection, "sla_events", ledger, converted=True)
-        self._insert(connection, "ticket_ratings", [
+            self.inserts[f"ticket_{type_name}"].execute_values(connection, own_rows)
+        self.inserts["comments"].execute_values(connection, comments)
+        self.inserts["ticket_events"].execute(connection, [
+            e for row, ticket_id, number in zip(rows, ids, numbers, strict=True)
+            for e in self._events(row, ticket_id, number, now)])
+        self.inserts["sla_timers"].execute_values(connection, timers)
+        self.inserts["sla_events"].execute_values(connection, ledger)
+        self.inserts["ticket_ratings"].execute(connection, [
             {**row.rating, "ticket_id": ticket_id, "contact_id": _value(row.rating["contact"])}
             for row, ticket_id in zip(rows, ids, strict=True) if row.rating is not None])
         return ids
-
-    def _insert(self, connection: sa.Connection, table: str, rows: Sequence[dict[str, Any]], *,
-                converted: bool = False) -> None:
-        self.inserts[table].execute(connection, rows, converted=converted)
 
     def _attachment_fields(self, row: Incoming, stored: list[int]) -> None:
         """An export's attachment fields name their files by place; the rows' ids are known now."""
@@ -143,18 +164,19 @@ class BatchWriter:
         assert ready is not None
         for name, place in row.attachment_fields.items():
             value = [stored[p] for p in place] if isinstance(place, list) else stored[place]
-            target, table = (ready.own, f"ticket_{row.type_name}") if name in ready.own else (ready.ticket, "tickets")
-            target[name] = self.inserts[table].convert_value(name, value)
+            own = self.inserts[f"ticket_{row.type_name}"]
+            target, insert = (ready.own, own) if name in own.index else (ready.ticket, self.inserts["tickets"])
+            target[insert.index[name]] = insert.convert_value(name, value)
 
     @staticmethod
-    def _events(row: Incoming, master: dict[str, Any], now: dt.datetime) -> list[dict[str, Any]]:
+    def _events(row: Incoming, ticket_id: int, number: str, now: dt.datetime) -> list[dict[str, Any]]:
         if row.events is not None:  # an export's own trail, as it was
-            return [{**e, "ticket_id": master["id"], "old_value": _value(e["old_value"]),
+            return [{**e, "ticket_id": ticket_id, "old_value": _value(e["old_value"]),
                      "new_value": _value(e["new_value"])} for e in row.events]
         recorded = dict(row.imported_from)
-        if row.number and row.number != master["number"]:
+        if row.number and row.number != number:
             recorded["number"] = row.number  # the other desk's number, where this desk gave another
-        return [{"ticket_id": master["id"], "at": now, "actor": IMPORT_ACTOR, "channel": IMPORT_CHANNEL,
+        return [{"ticket_id": ticket_id, "at": now, "actor": IMPORT_ACTOR, "channel": IMPORT_CHANNEL,
                  "action": IMPORTED, "field": None, "old_value": None, "new_value": recorded}]
 
 
