@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import os
 import queue
 import threading
 from collections import defaultdict
@@ -108,7 +109,9 @@ class Importer:
                 settler.join()
         if failure:
             raise failure[0]
-        return self._finish()
+        summary = self._finish()
+        self._make_durable()
+        return summary
 
     def _batches(self) -> Iterator[list[Record]]:
         batch: list[Record] = []
@@ -270,7 +273,9 @@ class Importer:
     def _write(self, rows: list[Incoming], taken: set[str]) -> None:
         refs = [ref for row in rows for ref in row.all_refs()]
         try:
-            with write_transaction(self.engine) as connection:
+            # A batch commits without waiting for the disk on SQLite (write_transaction's ``replayable``): the file
+            # holds every row, and importing it again adds what a power cut took; ``_make_durable`` waits once.
+            with write_transaction(self.engine, replayable=True) as connection:
                 if connection.dialect.name == "sqlite":
                     connection.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
                 self.people.create(connection, refs, self.now)
@@ -293,6 +298,21 @@ class Importer:
         self.summary.imported += len(rows)
         self.pending += [(ticket_id, row) for ticket_id, row in zip(ids, rows, strict=True)
                          if row.links or row.duplicate_of]
+
+    def _make_durable(self) -> None:
+        """Every batch on disk before the import says it is done: SQLite's file and its write-ahead log are flushed
+        (the batches committed without, in synchronous=NORMAL; PostgreSQL's commits waited for the disk already)."""
+        database = self.engine.url.database
+        if self.dry_run or self.engine.dialect.name != "sqlite" or database in (None, "", ":memory:") \
+                or database.startswith("file:"):
+            return
+        for path in (database, f"{database}-wal"):
+            with contextlib.suppress(FileNotFoundError):
+                descriptor = os.open(path, os.O_RDONLY)
+                try:
+                    os.fsync(descriptor)
+                finally:
+                    os.close(descriptor)
 
     def _fill_created(self, row: Incoming) -> None:
         """The ticket's organization: as an export says, else its requester's (who may have been created just now;
