@@ -14,6 +14,7 @@ from runtime.ai.commands import add_ai_commands, add_assign_commands
 from runtime.errors import ConfigInvalid, DatabaseBehind, GeneratedStale, MigrationRefused
 from runtime.intake.commands import add_intake_commands, add_mail_import
 from runtime.kb.commands import add_kb_commands
+from runtime.ops.commands import add_ops_commands
 from runtime.sla.commands import add_sla_commands
 from runtime.transfer.commands import add_export_command, add_ticket_import, mail_by_default
 
@@ -437,6 +438,7 @@ def parser() -> argparse.ArgumentParser:
     add_assign_commands(sub, compiled_desk, current_engine)
     add_ai_commands(sub, compiled_desk, current_engine)
     add_kb_commands(sub, compiled_desk, current_engine)
+    add_ops_commands(sub, compiled_desk, engine_for, current_engine)
     text = "run every benchmark (bench/run_all.py) and print one table of figures, targets and baselines"
     bench = sub.add_parser("bench", help=text, description=text, add_help=False)
     bench.set_defaults(handler=cmd_bench, bench_args=[])  # its options are bench/run_all.py's: see main()
