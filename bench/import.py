@@ -47,6 +47,8 @@ sys.path.insert(0, str(REPO))
 import sqlalchemy as sa  # noqa: E402
 
 import cli  # noqa: E402
+from bench.results import Figure as Result  # noqa: E402
+from bench.results import record  # noqa: E402
 from runtime.artifacts import migration_paths  # noqa: E402
 from runtime.compile.desk import load_compiled  # noqa: E402
 from runtime.db import migrations  # noqa: E402
@@ -125,6 +127,7 @@ class Figure:
     seconds: float
     cpu: float  # seconds of CPU this process used (its threads; not PostgreSQL's server processes)
     target: str = "—"
+    headline: str = ""  # its key in HEADLINES when bench/run_all.py gets it
 
     @property
     def rate(self) -> float:
@@ -322,13 +325,13 @@ def measure(database: str, url: str, second_url: str, source: Path, mapping: Pat
     print(f"  {database}: CPU per ticket in the preparing thread {split['prepare'] / rows * 1e6:,.0f} µs, in the "
           f"writing thread {split['write'] / rows * 1e6:,.0f} µs", flush=True)
     figures = [Figure(f"import {rows:,} rows from CSV", database, imported, seconds, cpu,
-                      f"≥ {TARGET:,.0f}/s" if database == "SQLite" else "—")]
+                      f"≥ {TARGET:,.0f}/s" if database == "SQLite" else "—", "import")]
     seconds, cpu, out = run_cli(url, "import", "tickets", "--from", str(source), "--mapping", str(mapping))
     figures.append(Figure("the same file again (all skipped)", database, rows, seconds, cpu))
     export = folder / f"export-{database.lower()}.jsonl"
     seconds, cpu, _ = run_cli(url, "export", "--to", str(export))
     exported = sum(1 for _ in export.open(encoding="utf-8"))
-    figures.append(Figure("export every ticket to JSONL", database, exported, seconds, cpu))
+    figures.append(Figure("export every ticket to JSONL", database, exported, seconds, cpu, headline="export"))
     fresh_desk(second_url)
     engine = make_engine(second_url, REPO)
     with engine.begin() as connection:  # the second desk keeps the demo's people but none of its tickets
@@ -337,7 +340,7 @@ def measure(database: str, url: str, second_url: str, source: Path, mapping: Pat
     seconds, cpu, out = run_cli(second_url, "import", "tickets", "--from", str(export))
     print(f"  {database} round trip: {out.strip().splitlines()[0]}", flush=True)
     figures.append(Figure("import that export into an empty desk", database, count_tickets(second_url), seconds,
-                          cpu))
+                          cpu, headline="round trip"))
     return figures
 
 
@@ -350,6 +353,32 @@ def table(figures: list[Figure], base: Figure) -> str:
         lines.append(f"| {f.name} | {f.database} | {f.tickets:,} | {f.seconds:.2f} | {f.rate:,.0f} | "
                      f"{f.cpu / max(f.tickets, 1) * 1e6:,.0f} | {f.target} | {within} | {ratio} |")
     return "\n".join(lines)
+
+
+BASELINE_NAME = "bare sqlite3 insert of the same rows, SQLite, this run"
+# The table's rows that bench/run_all.py gets, by the name they have here: (its figure's name, whether the CPU per
+# ticket is reported too).
+HEADLINES = {"import": ("CSV import", True), "export": ("export to JSONL", False),
+             "round trip": ("import of that export into an empty desk", False)}
+
+
+def record_headlines(figures: list[Figure], base: Figure) -> None:
+    """Hand the import's, the export's and the round trip's rate (and the import's CPU per ticket) to
+    bench/results.py, each database on its own, against the bare insert measured in this run."""
+    base_cpu = base.cpu / max(base.tickets, 1) * 1e6
+    for f in figures:
+        key = f.headline
+        if not key:
+            continue
+        name, with_cpu = HEADLINES[key]
+        database = f.database.lower()
+        record(Result(bench="import", name=f"{name}, tickets/s", value=f.rate, unit="tickets/s", database=database,
+                      target=TARGET if key == "import" and database == "sqlite" else None, baseline=base.rate,
+                      baseline_name=BASELINE_NAME))
+        if with_cpu:
+            record(Result(bench="import", name=f"{name}, CPU µs per ticket", value=f.cpu / max(f.tickets, 1) * 1e6,
+                          unit="µs", database=database, higher_is_better=False, baseline=base_cpu,
+                          baseline_name=BASELINE_NAME))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -375,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
                     figures += measure("PostgreSQL", first, second, source, mapping, folder, rows)
     print()
     print(table(figures, base))
+    record_headlines(figures, base)
     print(f"\n{os.cpu_count()} cores, python {sys.version.split()[0]}, load average (1 min) {load:.2f} before the "
           f"run, {os.getloadavg()[0]:.2f} after")
     return 0
