@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
@@ -56,9 +59,8 @@ def agent_id(engine: sa.Engine, compiled: CompiledDesk, username: str) -> int:
         return int(connection.execute(sa.select(agents.c.id).where(agents.c.username == username)).scalar_one())
 
 
-@pytest.fixture(scope="session")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
-    install = Install(tmp_path_factory.mktemp("seeded")).create()
+def _build(root: Path) -> Seeded:
+    install = Install(root).create()
     compiled = load_compiled(install.home)
     engine = make_engine(install.database_url, install.home)
     migrations.upgrade(migration_paths(compiled), engine)
@@ -80,6 +82,22 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
         _, token = create_token(connection, compiled, alex_id, "ops test", ("tickets:read", "tickets:write"), None)
     engine.dispose()  # the last connection closes: the WAL is folded into the file before it is copied
     return Seeded(install.state, token, int(older["id"]), int(newer["id"]), str(stored["sha256"]))
+
+
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
+    """Built once per test run: the xdist workers of one run share their parent folder, and the first to take the
+    lock builds while the others wait (seeding and training cost seconds of CPU each time)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, described = shared / "ops-seeded", shared / "ops-seeded.json"
+    with (shared / "ops-seeded.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not described.exists():
+            built = _build(folder)
+            described.write_text(json.dumps({**asdict(built), "state": str(built.state)}))
+    fields = json.loads(described.read_text())
+    return Seeded(**{**fields, "state": Path(fields["state"])})
 
 
 def table_rows(engine: sa.Engine, metadata: sa.MetaData) -> dict[str, list[tuple[object, ...]]]:

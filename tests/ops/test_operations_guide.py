@@ -38,7 +38,7 @@ def test_every_section_with_commands_is_run() -> None:
 
 def test_the_guide_cannot_pass_vacuously() -> None:
     found = sections()
-    assert [c.subcommand for c in found[BACKUPS]] == ["backup", "restore", "restore", "check"]
+    assert [c.subcommand for c in found[BACKUPS]] == ["backup", "restore", "restore", "plan"]
     assert {"backup", "db", "plan"} <= {c.subcommand for c in found[MOVE]}
     assert {"validate", "plan", "generate", "migrate", "check", "backup", "restore"} <= \
         {c.subcommand for c in found[UPGRADES]}
