@@ -16,7 +16,7 @@ The baseline, measured in the same run on SQLite: the same rows' master and exte
 sqlite3 ``executemany`` after the values are taken from the CSV as they are (no mapping, no validation, no people,
 events or clocks), into a desk with the same indexes and full-text triggers. The target is the issue's: at least
 5,000 tickets/s from CSV on SQLite. Beside the rate, the table gives the CPU time this process spent per ticket
-(both of the import's threads; PostgreSQL's server processes are not counted), which a busy machine changes less
+(PostgreSQL's server processes are not counted), which a busy machine changes less
 than it changes the rate.
 """
 
@@ -125,7 +125,7 @@ class Figure:
     database: str
     tickets: int
     seconds: float
-    cpu: float  # seconds of CPU this process used (its threads; not PostgreSQL's server processes)
+    cpu: float  # seconds of CPU this process used (not PostgreSQL's server processes)
     target: str = "—"
     headline: str = ""  # its key in HEADLINES when bench/run_all.py gets it
 
@@ -215,9 +215,9 @@ def run_cli(url: str, *args: str) -> tuple[float, float, str]:
 
 
 @contextlib.contextmanager
-def thread_split() -> Iterator[dict[str, float]]:
-    """CPU seconds an import spends preparing batches and writing them, each in its own thread: on an idle machine
-    the import goes as fast as the busier of the two allows."""
+def cpu_split() -> Iterator[dict[str, float]]:
+    """CPU seconds an import spends preparing batches (reading, mapping, people, validation, clocks, values for
+    the driver) and writing them (ids, numbers, new people, inserts, commit)."""
     spent = {"prepare": 0.0, "write": 0.0}
     originals = {name: getattr(Importer, name) for name in ("_prepare", "_settle")}
 
@@ -318,12 +318,12 @@ def measure(database: str, url: str, second_url: str, source: Path, mapping: Pat
             rows: int) -> list[Figure]:
     fresh_desk(url)
     before = count_tickets(url)
-    with thread_split() as split:
+    with cpu_split() as split:
         seconds, cpu, out = run_cli(url, "import", "tickets", "--from", str(source), "--mapping", str(mapping))
     imported = count_tickets(url) - before
     print(f"  {database}: {out.strip().splitlines()[0]}", flush=True)
-    print(f"  {database}: CPU per ticket in the preparing thread {split['prepare'] / rows * 1e6:,.0f} µs, in the "
-          f"writing thread {split['write'] / rows * 1e6:,.0f} µs", flush=True)
+    print(f"  {database}: CPU per ticket preparing {split['prepare'] / rows * 1e6:,.0f} µs, writing "
+          f"{split['write'] / rows * 1e6:,.0f} µs", flush=True)
     figures = [Figure(f"import {rows:,} rows from CSV", database, imported, seconds, cpu,
                       f"≥ {TARGET:,.0f}/s" if database == "SQLite" else "—", "import")]
     seconds, cpu, out = run_cli(url, "import", "tickets", "--from", str(source), "--mapping", str(mapping))

@@ -13,8 +13,6 @@ import contextlib
 import datetime as dt
 import gc
 import os
-import queue
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -82,33 +80,13 @@ class Importer:
         self.organization_names: dict[int, str | None] = {}
 
     def run(self) -> Summary:
-        """Batches are prepared here while a thread writes the one before: the database's work (in SQLite's C code,
-        without the GIL, or on the PostgreSQL server) overlaps with reading, mapping and validating the next."""
-        done: queue.Queue[Prepared | None] = queue.Queue(maxsize=1)
-        failure: list[BaseException] = []
-
-        def settle_all() -> None:
-            while (prepared := done.get()) is not None:
-                if not failure:
-                    try:
-                        self._settle(prepared)
-                    except BaseException as exc:  # handed to the reading thread, which stops and raises it
-                        failure.append(exc)
-
-        settler = threading.Thread(target=settle_all, name="import-writer", daemon=True)
+        """One batch after another, in this thread. (Preparing the next batch in a second thread while the last
+        was written gained nothing: only SQLite's own work leaves Python's GIL free, the two threads' handing it
+        back and forth cost more CPU than that overlap saved, and on a busy machine the import went slower.)"""
         with young_collections_only():
-            settler.start()
-            try:
-                for records in self._batches():
-                    done.put(self._prepare(records))
-                    gc.collect(1)
-                    if failure:
-                        break
-            finally:
-                done.put(None)
-                settler.join()
-        if failure:
-            raise failure[0]
+            for records in self._batches():
+                self._settle(self._prepare(records))
+                gc.collect(1)
         summary = self._finish()
         self._make_durable()
         return summary

@@ -8,7 +8,6 @@ their batch's transaction: a rejected row leaves nobody behind, and what a rolle
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -36,8 +35,6 @@ class People:
         self.compiled, self.dry_run = compiled, dry_run
         self.known: dict[tuple[str, str], dict[Any, int]] = defaultdict(dict)
         self.organization_of: dict[int, int | None] = {}  # a contact's organization, for its tickets
-        # The import prepares a batch while another thread writes the one before: both use these caches.
-        self.lock = threading.RLock()
         self._made: dict[tuple[str, str], dict[Any, int]] = defaultdict(dict)  # this batch's, until it commits
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._insert_contact = dialect.insert(compiled.table("contacts")).on_conflict_do_nothing(
@@ -57,27 +54,22 @@ class People:
 
     def look_up(self, connection: sa.Connection, refs: Iterable[Ref]) -> None:
         """Give every ref the id of its row where it exists; mark the rest absent, or leave them to ``create``."""
-        with self.lock:
-            self._look_up(connection, refs)
+        self._look_up(connection, refs)
 
     def create(self, connection: sa.Connection, refs: Iterable[Ref], now: dt.datetime) -> None:
         """Create the organizations, then the contacts, that imported rows need and that do not exist."""
-        with self.lock:
-            self._create_missing(connection, refs, now)
+        self._create_missing(connection, refs, now)
 
     def forget(self, refs: Iterable[Ref]) -> None:
         """Undo what ``create`` gave refs in a transaction that rolled back: those rows do not exist."""
-        with self.lock:
-            self._forget(refs)
+        self._forget(refs)
 
     def committed(self) -> None:
         """The batch's transaction committed: what it created exists now."""
-        with self.lock:
-            self._committed()
+        self._committed()
 
     def rolled_back(self) -> None:
-        with self.lock:
-            self._rolled_back()
+        self._rolled_back()
 
     def _found(self, table: str, by: str, key: Any) -> int | None:
         folded = _fold(table, by, key)

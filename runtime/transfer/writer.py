@@ -3,9 +3,9 @@ events, comments, attachments' rows, SLA clocks and their ledger), with ids take
 point at each other can be written together. On SQLite the full-text index follows through its triggers, on
 PostgreSQL through its expression index; nothing goes through the ORM or per-row statements.
 
-The work is split in two, because an import prepares the next batch while it writes this one: ``prepare`` does
-what needs no database (the row's columns converted for the driver, its SLA clocks) in the preparing thread, and
-``write`` adds the ids, numbers and new people's ids, which need no conversion, and inserts.
+The work is split in two: ``prepare`` does what needs no database and no transaction (the row's columns converted
+for the driver, in the order of their statement, and its SLA clocks) while the batch is checked, and ``write``, in
+the batch's write transaction, puts in the ids, numbers and new people's ids by place, and inserts.
 """
 
 from __future__ import annotations
