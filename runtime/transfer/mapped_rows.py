@@ -27,7 +27,7 @@ from runtime.transfer.incoming import (
 )
 from runtime.transfer.mapping import CORE_FIELDS, TIMESTAMPS, Mapping, Pick
 from runtime.transfer.source_file import Record, column_value
-from runtime.transfer.values import BadValue, coerce, parse_time
+from runtime.transfer.values import COERCED_KINDS, BadValue, coerce, parse_time
 
 AUTHOR = "authors"  # a comment's author: an agent by username or email, else a contact by email
 EXTERNAL_REF_MAX = 500
@@ -85,6 +85,19 @@ class MappedRows:
                 plans.append(FieldPlan(name, pick, kind, table, self._reader(pick)))
             self.plans[ticket_type.name] = plans
         self.stamps = [(name, self._reader(pick)) for name, pick in mapping.timestamps.items()]
+        requester = mapping.requester
+        self._external_ref, self._type, self._channel, self._number = (
+            self._bound(mapping.external_ref), self._bound(mapping.type), self._bound(mapping.channel),
+            self._bound(mapping.number))
+        self._status = self._bound(mapping.status) if mapping.status is not None else None
+        self._email, self._organization, self._name = (
+            self._bound(requester.get("email")), self._bound(requester.get("organization")),
+            self._bound(requester.get("name")))
+        self._assignee, self._team = self._bound(mapping.assignee), self._bound(mapping.team)
+
+    def _bound(self, pick: Pick | None) -> Callable[[dict[str, Any]], Any]:
+        """The reader of a pick the mapping may leave out: a missing one reads nothing."""
+        return (lambda _data: None) if pick is None else self._reader(pick)
 
     def _reader(self, pick: Pick) -> Callable[[dict[str, Any]], Any]:
         read = self._readers.get(pick.path)
@@ -105,13 +118,13 @@ class MappedRows:
             row.reject(record.problem)
             return row
         data, mapping = record.data, self.mapping
-        reference = self.read(mapping.external_ref, data)
+        reference = self._external_ref(data)
         row.key = "" if reference is None else str(reference)
         if not row.key:
             row.reject("no external reference: its column is empty")
         elif len(row.key) > EXTERNAL_REF_MAX:
             row.reject(f"the external reference is longer than {EXTERNAL_REF_MAX} characters")
-        type_name = self.read(mapping.type, data)
+        type_name = self._type(data)
         ticket_type = self.types.get(type_name) if isinstance(type_name, str) else None
         if ticket_type is None:
             names = ", ".join(t.name for t in self.compiled.definitions.types)
@@ -119,15 +132,15 @@ class MappedRows:
             return row
         row.type_name = ticket_type.name
         workflow = self.workflows[ticket_type.name]
-        status = self.read(mapping.status, data) if mapping.status is not None else workflow.initial
+        status = self._status(data) if self._status is not None else workflow.initial
         if status not in workflow.categories:
             row.reject(f"status: {status!r} is not a state of this type's workflow "
                        f"({', '.join(workflow.categories)}) nor mapped to one")
             return row
-        channel = self.read(mapping.channel, data)
+        channel = self._channel(data)
         if channel not in SOURCES:
             row.reject(f"channel: {channel!r} is not one of {', '.join(SOURCES)}")
-        number = self.read(mapping.number, data)
+        number = self._number(data)
         row.number = None if number is None else str(number)
         row.master = {"status": status, "status_category": workflow.categories[status], "source": channel,
                       "source_name": mapping.source[:200], "external_ref": row.key, "version": 1}
@@ -151,24 +164,27 @@ class MappedRows:
                     row.values[plan.name] = parse_time(value, self.mapping.time_format, self.mapping.zone)
                 except BadValue as exc:
                     row.reject(f"{plan.name}: {exc}")
-            else:
+            elif plan.kind in COERCED_KINDS:
                 row.values[plan.name] = coerce(plan.kind, value, separator)
+            else:
+                row.values[plan.name] = value
 
     def _people(self, row: Incoming, data: dict[str, Any]) -> None:
         mapping = self.mapping
-        email = self.read(mapping.requester.get("email"), data)
+        email = self._email(data)
         if email is not None:
             email = str(email).strip()
             if not _EMAIL.match(email):
                 row.reject(f"requester: {email!r} is not an email address")
             else:
-                organization = self.read(mapping.requester.get("organization"), data)
-                name = self.read(mapping.requester.get("name"), data)
+                organization = self._organization(data)
+                name = self._name(data)
                 row.refs["requester_id"] = Ref(
                     CONTACT, "email", email, CREATE, None if name is None else str(name)[:200],
                     Ref(ORGANIZATION, "name", str(organization)[:200], CREATE) if organization else None)
-        for slot, pick, table in (("assignee_id", mapping.assignee, AGENT), ("team_id", mapping.team, TEAM)):
-            value = self.read(pick, data)
+        for slot, pick, read, table in (("assignee_id", mapping.assignee, self._assignee, AGENT),
+                                        ("team_id", mapping.team, self._team, TEAM)):
+            value = read(data)
             if pick is not None and value is not None:
                 row.refs[slot] = Ref(table, pick.by or "name", str(value), pick.missing)
 
