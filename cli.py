@@ -359,8 +359,33 @@ def cmd_set_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agent_create(args: argparse.Namespace) -> int:
+    """The first admin of a new desk has no one to add them in the pages: this is how staff starts."""
+    from runtime.people.service import PeopleService
+    from runtime.tickets.actors import SYSTEM
+    from runtime.tickets.errors import InvalidTicket
+
+    compiled = compiled_desk(args)
+    known = compiled.definitions.project.roles
+    roles = args.role or ["agent"]
+    unknown = [r for r in roles if r not in known]
+    if unknown:
+        return refuse(f"no role {', '.join(map(repr, unknown))} in tessera.yaml; the roles: {', '.join(known)}")
+    payload = {"username": args.username, "email": args.email, "name": args.name, "roles": roles,
+               "skills": args.skill or [], "capacity": args.capacity}
+    if args.language:
+        payload["language"] = args.language
+    try:
+        agent = PeopleService(compiled, current_engine(args, compiled)).create(SYSTEM, "agents", payload)
+    except InvalidTicket as exc:
+        return refuse("; ".join(f"{e['field']}: {e['reason']}" for e in exc.errors) or str(exc))
+    print(f"agent {agent['username']} created (id {agent['id']}, roles {', '.join(agent['roles'])}); "
+          f"set a password with: cli.py agent set-password {agent['username']}")
+    return 0
+
+
 def add_auth_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``token create|list|revoke`` and ``agent|contact set-password``: two-level commands, hence apart."""
+    """``token create|list|revoke``, ``agent create`` and ``agent|contact set-password``: two-level commands."""
     text = "issue, list and revoke API tokens"
     token = sub.add_parser("token", help=text, description=text).add_subparsers(dest="action", required=True)
     create = token.add_parser("create", help="issue a token (shown once)")
@@ -384,6 +409,17 @@ def add_auth_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
                                      help="set a password, read from stdin (one line) or the terminal")
         password.set_defaults(handler=cmd_set_password)
         password.add_argument("login", metavar=login)
+        if kind == "agent":
+            create = people.add_parser("create", help="add a member of staff (the first admin of a new desk)")
+            create.set_defaults(handler=cmd_agent_create)
+            create.add_argument("username", metavar=login)
+            create.add_argument("--email", required=True)
+            create.add_argument("--name", required=True, help="the full name shown to colleagues")
+            create.add_argument("--role", action="append", metavar="ROLE",
+                                help="a role from tessera.yaml's roles, repeatable (default: agent)")
+            create.add_argument("--skill", action="append", metavar="SKILL", help="repeatable")
+            create.add_argument("--capacity", type=int, default=10, help="open tickets they carry (default 10)")
+            create.add_argument("--language", help="their interface language, e.g. de")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -136,3 +136,31 @@ def test_commands_refuse_a_database_that_is_not_migrated(demo: Path) -> None:
     assert result.returncode == 2
     assert "Run `python cli.py migrate`" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_agent_create_adds_staff_who_can_then_be_given_a_password(demo: Path) -> None:
+    result = run(demo, "agent", "create", "dana", "--email", "dana@example.org", "--name", "Dana Ortiz",
+                 "--role", "agent", "--role", "admin", "--skill", "network", "--capacity", "6")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("agent dana created (id ")
+    assert "roles agent, admin" in result.stdout
+    agents = load_compiled(demo).table("agents")
+    with make_engine(f"sqlite:///{demo / 'demo.db'}", demo).connect() as connection:
+        row = connection.execute(sa.select(agents).where(agents.c.username == "dana")).mappings().one()
+    assert (row["email"], row["name"], row["roles"], row["skills"], row["capacity"]) == (
+        "dana@example.org", "Dana Ortiz", ["agent", "admin"], ["network"], 6)
+    assert run(demo, "agent", "set-password", "dana", stdin="a long passphrase\n").returncode == 0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("alex", "--email", "a2@example.org", "--name", "Alex Two"), "username: 'alex' is taken"),
+    (("erin", "--email", "not-an-address", "--name", "Erin"), "email: String should match pattern"),
+    (("frank", "--email", "f@example.org", "--name", "Frank", "--role", "wizard"),
+     "no role 'wizard' in tessera.yaml; the roles: agent, supervisor, admin"),
+])
+def test_agent_create_refuses_bad_input_in_one_line(demo: Path, args: tuple[str, ...], message: str) -> None:
+    result = run(demo, "agent", "create", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert "created" not in result.stdout
