@@ -53,6 +53,9 @@ class BatchWriter:
             if table.name in ("tickets", "comments", "attachments", "sla_timers", "ticket_events", "sla_events",
                               "ticket_ratings") or table.info.get("role") == "extension"}
         self._clocks = ImportedClocks(compiled, PolicyBook(compiled.definitions))
+        master_columns = set(self.tickets.c.keys())
+        self._shared_names = {t.name: master_columns & set(compiled.table(f"ticket_{t.name}").c.keys())
+                              for t in compiled.definitions.types}
         # Only policies that select by organization need the requester's organization's name.
         self.needs_organization = any(p.organizations for p in compiled.definitions.policies)
         # Master fields holding one attachment point at attachments, which point at the ticket: set afterwards.
@@ -62,17 +65,24 @@ class BatchWriter:
     def prepare(self, row: Incoming, organization: str | None, now: dt.datetime) -> None:
         """A validated row's inserts, converted; a mapped row's SLA clocks played from its timestamps (without a
         ledger: runtime/sla/imported.py says why)."""
-        master, own = split(self.compiled, row.type_name, row.values)
-        master |= row.master
-        master["type"] = row.type_name
+        # Each table's reader takes its own columns from the whole ticket: no need to split it first, unless a
+        # builder's type has a field named as a master column, which split() gives to the extension row alone.
+        if self._shared_names[row.type_name]:
+            master, own = split(self.compiled, row.type_name, row.values)
+            master |= row.master
+            master["type"] = row.type_name
+            ticket = master | own
+        else:
+            ticket = master = own = row.values | row.master
+            ticket["type"] = row.type_name
         if row.clocks is None:
-            row.clocks = [{**played.row(), "events": []} for played in self._clocks.play(
-                imported_history(self.compiled, master | own), organization, now)]
+            row.clocks = [played.row() for played in self._clocks.play(
+                imported_history(self.compiled, ticket), organization, now)]
         timers, ledger, comments = self.inserts["sla_timers"], self.inserts["sla_events"], self.inserts["comments"]
         row.ready = Ready(
             self.inserts["tickets"].values(master), self.inserts[f"ticket_{row.type_name}"].values(own),
             [comments.values(_comment(c)) for c in row.comments],
-            [(timers.values(clock), [ledger.values(e) for e in clock["events"]]) for clock in row.clocks])
+            [(timers.values(clock), [ledger.values(e) for e in clock.get("events", ())]) for clock in row.clocks])
 
     def write(self, connection: sa.Connection, rows: list[Incoming], numbers: list[str], now: dt.datetime
               ) -> list[int]:
