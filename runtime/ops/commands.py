@@ -59,6 +59,7 @@ def _rows(counts: dict[str, int]) -> str:
 def cmd_backup(args: argparse.Namespace, load_desk: LoadDesk, open_database: OpenDatabase) -> int:
     from runtime.ops.backup import MANIFEST, make_backup
     from runtime.ops.pg_tools import ToolMissing
+    from runtime.ops.snapshot import NotADesk
 
     compiled = load_desk(args)
     engine = open_database(args, compiled)
@@ -66,7 +67,7 @@ def cmd_backup(args: argparse.Namespace, load_desk: LoadDesk, open_database: Ope
     started = time.monotonic()
     try:
         made = make_backup(compiled, engine, folder)
-    except ToolMissing as exc:
+    except (ToolMissing, NotADesk) as exc:
         return refuse(str(exc))
     manifest = made.manifest
     print(f"backup of the {manifest['dialect']} database at revision {manifest['revision']} in {folder} "

@@ -40,10 +40,17 @@ def revision_of(connection: sa.Connection) -> str | None:
     return None if value is None else str(value)
 
 
+class NotADesk(ValueError):
+    """The database holds no desk yet: there is nothing to back up."""
+
+
 def _described(connection: sa.Connection, metadata: sa.MetaData) -> tuple[str | None, dict[str, int], set[str]]:
+    revision = revision_of(connection)
+    if revision is None:
+        raise NotADesk("the database has no desk in it (never migrated): nothing to back up")
     attachments = metadata.tables["attachments"]
     sha256s = {str(s) for s in connection.execute(sa.select(attachments.c.sha256).distinct()).scalars()}
-    return revision_of(connection), row_counts(connection, metadata), sha256s
+    return revision, row_counts(connection, metadata), sha256s
 
 
 def sqlite_path(engine: sa.Engine) -> Path:
@@ -61,9 +68,12 @@ def copy_sqlite(source: Path, target: Path) -> None:
 
 
 def snapshot_sqlite(engine: sa.Engine, metadata: sa.MetaData, folder: Path) -> Snapshot:
+    source = sqlite_path(engine)
+    if not source.is_file():  # sqlite3 would create an empty database there
+        raise NotADesk(f"no database at {source}")
     partial = folder / (SQLITE_FILE + ".partial")
     partial.unlink(missing_ok=True)
-    copy_sqlite(sqlite_path(engine), partial)
+    copy_sqlite(source, partial)
     with contextlib.closing(sqlite3.connect(partial)) as copy:
         copy.execute("PRAGMA journal_mode=DELETE")
         problem = copy.execute("PRAGMA quick_check").fetchone()[0]
@@ -73,6 +83,9 @@ def snapshot_sqlite(engine: sa.Engine, metadata: sa.MetaData, folder: Path) -> S
     try:
         with reader.connect() as connection:
             revision, counts, sha256s = _described(connection, metadata)
+    except NotADesk:
+        partial.unlink()
+        raise
     finally:
         reader.dispose()
     partial.replace(folder / SQLITE_FILE)

@@ -68,3 +68,15 @@ def test_restore_names_a_folder_without_a_finished_backup(tmp_path: Path) -> Non
     (install.backups / "half").mkdir()
     result = install.run(tessera("restore", "--from", "/var/backups/tessera/half", exit_code=2))
     assert "no manifest" in result.stderr
+
+
+@pytest.mark.parametrize("empty_file", [False, True], ids=["no file", "never migrated"])
+def test_backup_refuses_a_database_without_a_desk(tmp_path: Path, empty_file: bool) -> None:
+    install = Install(tmp_path).create()
+    database = install.state / "tessera.db"
+    if empty_file:
+        database.touch()  # an empty SQLite file: no tables
+    result = install.run(tessera("backup", "--to", "/var/backups/tessera/none", exit_code=2))
+    assert "nothing to back up" in result.stderr or "no database at" in result.stderr
+    assert database.exists() == empty_file, "backup created a database file"
+    assert not (install.backups / "none" / "manifest.json").exists()
