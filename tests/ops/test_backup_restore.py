@@ -1,5 +1,5 @@
 """``backup`` and ``restore`` on PostgreSQL (pg_dump and pg_restore), through deploy/tessera as the guide runs
-them, and the refusals of ``restore``."""
+them, and what both refuse or report."""
 
 from __future__ import annotations
 
@@ -80,3 +80,14 @@ def test_backup_refuses_a_database_without_a_desk(tmp_path: Path, empty_file: bo
     assert "nothing to back up" in result.stderr or "no database at" in result.stderr
     assert database.exists() == empty_file, "backup created a database file"
     assert not (install.backups / "none" / "manifest.json").exists()
+
+
+def test_backup_reports_attachment_files_the_database_names_but_the_folder_lacks(tmp_path: Path,
+                                                                                   seeded: Seeded) -> None:
+    install = Install(tmp_path).create(seeded.state)
+    sha = seeded.attachment_sha256
+    (install.state / "attachments" / sha[:2] / sha[2:4] / sha).unlink()
+    result = install.run(tessera("backup", "--to", "/var/backups/tessera/incomplete", exit_code=1))
+    assert sha in result.stderr
+    manifest = json.loads((install.backups / "incomplete" / "manifest.json").read_text())
+    assert manifest["attachments"]["missing"] == [sha]
