@@ -207,18 +207,3 @@ class Install:
                 assert normalize(expected) in actual, f"{command} did not print\n{expected}\nbut:\n{output}"
         return result
 
-
-def python_blocks(section: str) -> list[str]:
-    """The ``python`` blocks of a ``## `` section, in document order."""
-    lines = GUIDE.read_text(encoding="utf-8").splitlines()
-    start = lines.index(f"## {section}")
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    blocks, index = [], start
-    while index < end:
-        if lines[index].startswith(FENCE):
-            close = next(j for j in range(index + 1, end) if lines[j].startswith(FENCE))
-            if lines[index][len(FENCE):].strip() == "python":
-                blocks.append("\n".join(lines[index + 1:close]) + "\n")
-            index = close
-        index += 1
-    return blocks

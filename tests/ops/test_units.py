@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.ops.guide import REPO, Install, python_blocks, sections
+from tests.ops.guide import REPO, Install, sections
 from tests.web.test_serve import free_port, stop, wait_until_answering
 
 UNITS = REPO / "deploy" / "systemd"
@@ -100,21 +100,12 @@ def _wait_for_smtp(process: subprocess.Popen[bytes], port: int, output: Path) ->
         time.sleep(0.2)
 
 
-def first_admin(install: Install, tmp_path: Path) -> None:
-    """The guide's script for the first agent, run as the guide runs it (the environment file's variables, the
-    desk's Python, from elsewhere than the desk), then ``tessera agent set-password`` with the password on stdin."""
-    (script,) = python_blocks("One machine")
-    path = tmp_path / "first-admin.py"
-    path.write_text(install.substitute(script), encoding="utf-8")
-    env = service_environment(install, unit("tessera-web.service"))
-    made = subprocess.run([str(install.home / ".venv" / "bin" / "python"), str(path)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert made.returncode == 0, made.stderr
-    assert made.stdout.strip() == "agent admin created"
-    password = subprocess.run([str(REPO / "deploy" / "tessera"), "agent", "set-password", "admin"],
-                              input=PASSWORD + "\n", env=install.environment(), capture_output=True, text=True,
-                              timeout=120, check=False)
-    assert password.returncode == 0, password.stderr
+def set_password(install: Install) -> None:
+    """The guide's ``tessera agent set-password admin``, the password on stdin instead of the terminal."""
+    done = subprocess.run([str(REPO / "deploy" / "tessera"), "agent", "set-password", "admin"],
+                          input=PASSWORD + "\n", env=install.environment(), capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
 
 
 def _start(argv: list[str], cwd: str, env: dict[str, str], output: Path) -> subprocess.Popen[bytes]:
@@ -127,7 +118,7 @@ def test_install_then_every_unit_starts(tmp_path: Path) -> None:
     install = Install(tmp_path).create()
     for command in sections()["One machine"]:
         install.run(command)
-    first_admin(install, tmp_path)
+    set_password(install)
 
     web = unit("tessera-web.service")
     port = free_port()
