@@ -1,5 +1,5 @@
 """Tessera's command line: validate, plan, generate, check, migrate, serve, worker, demo, token, agent, contact,
-sla, import (mail, tickets), export, intake, assign, ai, kb, bench."""
+sla, import (mail, tickets), export, intake, assign, ai, kb, backup, restore, db copy, bench."""
 
 from __future__ import annotations
 
