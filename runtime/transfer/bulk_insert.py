@@ -10,7 +10,8 @@ format SQLAlchemy's SQLite dialect writes) and JSON values that are empty.
 On SQLite the rows go in as few statements as the bound-variable limit allows (``INSERT … VALUES (…), (…), …``)
 rather than one statement per row: tickets and comments carry full-text triggers, and FTS5 writes out what it has
 indexed at every statement's start (a statement savepoint), so one statement per row left every ticket its own
-index segment to merge later. Many rows per statement halve the database's CPU per imported ticket.
+index segment to merge later. Many rows per statement halve the database's CPU per imported ticket. On
+PostgreSQL the rows go through COPY.
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ class BulkInsert:
         self._group = f"({', '.join(mark for _ in self.order)})"
         self.sql = self._head + self._group
         self.many_rows = dialect.name == "sqlite"
+        columns_text = ", ".join(quote(name) for name in self.order)
+        self._copy = f"COPY {quote(table.name)} ({columns_text}) FROM STDIN" if dialect.name == "postgresql" else None
         self.rows_per_statement = max(1, SQLITE_VARIABLES // max(len(self.order), 1))
         self._statements: dict[int, str] = {}
 
@@ -115,6 +118,9 @@ class BulkInsert:
         """Insert rows that ``values`` made (and ids were put in)."""
         if not rows:
             return
+        if self._copy is not None:
+            self._copy_rows(connection, self._copy, rows)
+            return
         if not self.many_rows:
             connection.exec_driver_sql(self.sql, [tuple(row) for row in rows])
             return
@@ -122,6 +128,22 @@ class BulkInsert:
         for start in range(0, len(rows), step):
             chunk = rows[start:start + step]
             connection.exec_driver_sql(self._rows_statement(len(chunk)), tuple([v for row in chunk for v in row]))
+
+    @staticmethod
+    def _copy_rows(connection: sa.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """PostgreSQL: the rows through COPY on the transaction's own connection, which the server reads as one
+        stream instead of parsing and planning a statement per row. Its error is raised as SQLAlchemy raises a
+        statement's, so that a refused batch is written again row by row."""
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        try:
+            with driver.cursor() as cursor, cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except Exception as exc:
+            if not isinstance(exc, connection.dialect.loaded_dbapi.Error):
+                raise
+            raise sa.exc.DBAPIError.instance(sql, None, exc, connection.dialect.loaded_dbapi.Error) from exc
 
     def _rows_statement(self, count: int) -> str:
         """The insert of ``count`` rows in one statement (one for a full chunk and one for the last, in practice)."""

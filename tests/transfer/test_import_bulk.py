@@ -4,6 +4,8 @@ ticket numbers a desk hands out continue after the imported ones."""
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,8 @@ from runtime.tickets.actors import agent_actor
 from runtime.tickets.listing import ListQuery, list_tickets
 from runtime.tickets.service import TicketService
 from runtime.transfer import bulk_insert
+from runtime.transfer.incoming import Incoming
+from runtime.transfer.writer import BatchWriter
 from tests.tickets.service_fixtures import migrated_desk
 from tests.transfer.test_import_csv import MAPPING, write_csv
 from tests.transfer.transfer_fixtures import Desk
@@ -88,3 +92,31 @@ def test_numbers_continue_after_the_imported_tickets(desk: Desk, tmp_path: Path,
         alex = agent_actor(connection, desk.compiled, desk.rows("agents")[0]["id"])
     created = service.create(alex, "it_support", {"title": "After the bulk import"})
     assert created["number"] == f"IT-{int(numbers[-1][3:]) + 1:06d}"
+
+
+def test_a_row_the_database_itself_refuses_is_found_and_the_rest_written(desk: Desk, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    # A ticket without a title gets past no check of ours: here it reaches the database, which refuses it inside
+    # the batch's multi-row insert (SQLite) or COPY (PostgreSQL).
+    real = BatchWriter.prepare
+
+    def untitled(self: BatchWriter, row: Incoming, organization: str | None, now: dt.datetime) -> None:
+        real(self, row, organization, now)
+        if row.key == "Q-2":
+            assert row.ready is not None
+            row.ready.ticket[self.inserts["tickets"].index["title"]] = None
+
+    monkeypatch.setattr(BatchWriter, "prepare", untitled)
+    rows = [row(f"Q-{i}", f"Queued {i}") for i in range(1, 4)]
+    (tmp_path / "mapping.yaml").write_text(MAPPING, encoding="utf-8")
+    code, out, _ = desk.run(capsys, "import", "tickets", "--from", str(write_csv(tmp_path / "q.csv", rows)),
+                            "--mapping", str(tmp_path / "mapping.yaml"))
+    assert (code, out.split(" (")[0]) == (0, "imported 2 tickets, skipped 0 already there, rejected 1")
+    with (tmp_path / "q.rejected.csv").open(newline="", encoding="utf-8") as handle:
+        report = list(csv.reader(handle))[1:]
+    assert [line[:2] for line in report] == [["3", "Q-2"]]
+    assert report[0][2].startswith("the database refused it: ")
+    assert "title" in report[0][2]
+    tickets = desk.compiled.table("tickets")
+    assert sorted(t["external_ref"] for t in desk.rows("tickets", tickets.c.external_ref.like("Q-%"))) == ["Q-1", "Q-3"]
