@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -26,7 +27,8 @@ import sqlalchemy as sa
 from runtime.compile.columns import UtcDateTime
 
 Convert = Callable[[Any], Any]
-# SQLite's default limit of bound variables per statement since 3.32 (SQLITE_MAX_VARIABLE_NUMBER).
+# SQLite's default limit of bound variables per statement since 3.32 (SQLITE_MAX_VARIABLE_NUMBER); a library built
+# with a lower one says so (sqlite3's getlimit), and its limit is taken instead.
 SQLITE_VARIABLES = 32766
 
 
@@ -102,7 +104,7 @@ class BulkInsert:
         self.many_rows = dialect.name == "sqlite"
         columns_text = ", ".join(quote(name) for name in self.order)
         self._copy = f"COPY {quote(table.name)} ({columns_text}) FROM STDIN" if dialect.name == "postgresql" else None
-        self.rows_per_statement = max(1, SQLITE_VARIABLES // max(len(self.order), 1))
+        self._rows_per_statement: int | None = None
         self._statements: dict[int, str] = {}
 
 
@@ -124,7 +126,11 @@ class BulkInsert:
         if not self.many_rows:
             connection.exec_driver_sql(self.sql, [tuple(row) for row in rows])
             return
-        step = self.rows_per_statement
+        step = self._rows_per_statement
+        if step is None:
+            driver = connection.connection.driver_connection
+            limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if driver is not None else SQLITE_VARIABLES
+            step = self._rows_per_statement = max(1, min(SQLITE_VARIABLES, limit) // max(len(self.order), 1))
         for start in range(0, len(rows), step):
             chunk = rows[start:start + step]
             connection.exec_driver_sql(self._rows_statement(len(chunk)), tuple([v for row in chunk for v in row]))
