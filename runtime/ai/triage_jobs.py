@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from runtime.ai.triage import Triage
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
-from runtime.tickets.driver_insert import RowInsert
+from runtime.tickets.driver_insert import RowDraft, RowInsert
 from runtime.tickets.errors import TicketError
 
 log = logging.getLogger("tessera.ai")
@@ -41,11 +41,21 @@ class TriageQueue:
 
     def ticket_created(self, connection: sa.Connection, ticket: Mapping[str, Any], given: Collection[str],
                        now: dt.datetime) -> None:
+        self.write(connection, self.draft(connection.dialect, ticket, given, now), ticket["id"])
+
+    def draft(self, dialect: sa.Dialect, ticket: Mapping[str, Any], given: Collection[str], now: dt.datetime
+              ) -> RowDraft | None:
+        """The job ``ticket_created`` queues, converted ahead of the ticket's insert (None: the desk does not
+        triage)."""
         if not self.enabled:
-            return
-        self._insert.execute(connection, {
-            "ticket_id": ticket["id"], "given": sorted(given), "run_at": now, "attempts": 0,
-            "initial": {name: ticket.get(name) for name in ("category", "priority", "language")}})
+            return None
+        return self._insert.draft(dialect, {
+            "given": sorted(given), "run_at": now, "attempts": 0,
+            "initial": {name: ticket.get(name) for name in ("category", "priority", "language")}}, late=("ticket_id",))
+
+    def write(self, connection: sa.Connection, job: RowDraft | None, ticket_id: int) -> None:
+        if job is not None:
+            self._insert.execute_draft(connection, job, {"ticket_id": ticket_id})
 
 
 class TriageWorker:

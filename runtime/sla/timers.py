@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,11 +19,21 @@ from runtime.config import ir
 from runtime.sla import clock as clocks
 from runtime.sla.clock import Clock
 from runtime.sla.policies import Facts, PolicyBook
-from runtime.tickets.driver_insert import DriverInsert, RowInsert
+from runtime.tickets.driver_insert import DriverInsert, RowDraft, RowInsert
 
 RESPONSE_METRICS = ("first_response", "next_response")
 BREACH = -1  # the escalation number of a breach event, so that the unique key makes it once-only too
 DONE = ("resolved", "closed")
+
+
+@dataclass(frozen=True)
+class StartedClocks:
+    """Clocks about to start, converted for the database: their rows (without the ticket's key) and ledger events
+    (without their clock's key; ``owners`` says which clock of ``timers`` each event belongs to)."""
+
+    timers: list[RowDraft]
+    events: list[dict[str, Any]]
+    owners: list[int]
 
 
 class SlaClocks:
@@ -61,14 +72,29 @@ class SlaClocks:
     # --- hooks called by the ticket service -------------------------------------------------------------
 
     def ticket_created(self, connection: sa.Connection, ticket: Mapping[str, Any], at: dt.datetime) -> None:
+        self.write_started(connection, self.plan_created(connection, ticket, at), ticket["id"])
+
+    def plan_created(self, connection: sa.Connection, ticket: Mapping[str, Any], at: dt.datetime
+                     ) -> StartedClocks | None:
+        """The clocks ``ticket_created`` starts, as rows converted ahead: the ticket need not be written yet (the
+        ticket service plans them before it takes SQLite's write lock). ``connection`` only reads."""
         if ticket["status_category"] in DONE:  # imported history: nothing left to promise
-            return
+            return None
         policy = self.book.select(self._facts(connection, ticket))
         if policy is None:
-            return
+            return None
         paused = self.book.pauses(policy, ticket["status"], ticket["status_category"])
         metrics = ["resolution"] if ticket.get("first_response_at") is not None else ["first_response", "resolution"]
-        self._start(connection, ticket, policy, metrics, at, paused=paused)
+        return self._plan_start(connection.dialect, ticket, policy, metrics, at, paused=paused)
+
+    def write_started(self, connection: sa.Connection, started: StartedClocks | None, ticket_id: int) -> None:
+        """Insert planned clocks and their ledger events for the ticket ``ticket_id``."""
+        if started is None:
+            return
+        # One insert per clock (two at most): SQLAlchemy's many-row insert that returns the keys in order costs
+        # more than both.
+        ids = [self._insert.execute_draft(connection, row, {"ticket_id": ticket_id}) for row in started.timers]
+        self._insert_event.execute_draft(connection, started.events, [{"timer_id": ids[i]} for i in started.owners])
 
     def ticket_changed(self, connection: sa.Connection, before: Mapping[str, Any], after: Mapping[str, Any],
                        at: dt.datetime) -> None:
@@ -178,7 +204,12 @@ class SlaClocks:
 
     def _start(self, connection: sa.Connection, ticket: Mapping[str, Any], policy: ir.Policy,
                metrics: list[str], at: dt.datetime, *, paused: bool) -> None:
-        """Start a clock for each metric the policy sets a target for, in one insert."""
+        """Start a clock for each metric the policy sets a target for."""
+        self.write_started(connection, self._plan_start(connection.dialect, ticket, policy, metrics, at,
+                                                        paused=paused), ticket["id"])
+
+    def _plan_start(self, dialect: sa.Dialect, ticket: Mapping[str, Any], policy: ir.Policy, metrics: list[str],
+                    at: dt.datetime, *, paused: bool) -> StartedClocks | None:
         started = []
         for metric in metrics:
             goal = self.book.goal(policy, ticket.get("priority"), metric)
@@ -189,19 +220,18 @@ class SlaClocks:
                 clocks.pause(clock, at, ticket["status"])
             started.append((clock, goal))
         if not started:
-            return
-        # One insert per clock (two at most): SQLAlchemy's many-row insert that returns the keys in order costs
-        # more than both.
-        ids = [self._insert.execute(connection, {"ticket_id": ticket["id"], **self._columns(clock),
-                                                 "next_check_at": clocks.next_check(clock, policy.escalations)})
-               for clock, _ in started]
-        events = [{"timer_id": timer_id, "kind": "started",
-                   "detail": {"target_seconds": goal.seconds, "calendar": goal.calendar.name}}
-                  for timer_id, (_, goal) in zip(ids, started, strict=True)]
+            return None
+        timers = [self._insert.draft(dialect, {**self._columns(clock),
+                                               "next_check_at": clocks.next_check(clock, policy.escalations)},
+                                     late=("ticket_id",)) for clock, _ in started]
+        events = [{"kind": "started", "detail": {"target_seconds": goal.seconds, "calendar": goal.calendar.name}}
+                  for _, goal in started]
+        owners = list(range(len(started)))
         if paused:
-            events += [{"timer_id": timer_id, "kind": "paused", "detail": {"status": ticket["status"]}}
-                       for timer_id in ids]
-        self._insert_event.execute(connection, {"escalation": None, "at": at}, events)
+            events += [{"kind": "paused", "detail": {"status": ticket["status"]}} for _ in started]
+            owners += owners
+        return StartedClocks(timers, self._insert_event.draft(dialect, {"escalation": None, "at": at}, events),
+                             owners)
 
     def _retarget(self, connection: sa.Connection, ticket: Mapping[str, Any], stored: list[tuple[int, Clock]],
                   policy: ir.Policy | None, at: dt.datetime) -> None:

@@ -33,12 +33,26 @@ def json_value(value: Any) -> Any:
     return value
 
 
-def record(connection: sa.Connection, events: sa.Table, ticket_id: int, actor: Actor, channel: str, action: str,
-           changes: dict[str, tuple[Any, Any]], at: dt.datetime) -> None:
+def _insert(events: sa.Table) -> DriverInsert:
     insert = _inserts.get(events)
     if insert is None:
         insert = _inserts.setdefault(events, DriverInsert(events, _COLUMNS))
+    return insert
+
+
+def record(connection: sa.Connection, events: sa.Table, ticket_id: int, actor: Actor, channel: str, action: str,
+           changes: dict[str, tuple[Any, Any]], at: dt.datetime) -> None:
+    write(connection, events, draft(connection.dialect, events, actor, channel, action, changes, at), ticket_id)
+
+
+def draft(dialect: sa.Dialect, events: sa.Table, actor: Actor, channel: str, action: str,
+          changes: dict[str, tuple[Any, Any]], at: dt.datetime) -> list[dict[str, Any]]:
+    """The events of ``changes`` converted for ``dialect``, before the ticket they belong to has its key."""
     rows = [{"field": name, "old_value": json_value(old), "new_value": json_value(new)}
             for name, (old, new) in changes.items()] or [{"field": None, "old_value": None, "new_value": None}]
-    insert.execute(connection, {"ticket_id": ticket_id, "at": at, "actor": actor.label, "channel": channel,
-                                "action": action}, rows)
+    return _insert(events).draft(dialect, {"at": at, "actor": actor.label, "channel": channel, "action": action},
+                                 rows)
+
+
+def write(connection: sa.Connection, events: sa.Table, drafted: list[dict[str, Any]], ticket_id: int) -> None:
+    _insert(events).execute_draft(connection, drafted, {"ticket_id": ticket_id})

@@ -6,11 +6,16 @@ execute of a built statement spends more CPU per row (parameter construction, ev
 database does. The conversion of each value is still SQLAlchemy's: the same bind processors, resolved for the
 connection's dialect (variants, the UTC timestamps and JSON of runtime/compile/columns.py included), applied here
 once per column value, and the SQL is the statement SQLAlchemy compiles for that dialect.
+
+Values can also be converted ahead (``draft``) and the rows written later with the few values only the write
+knows (a new ticket's key, its number): a create converts its rows before it takes SQLite's one write lock, and
+holds the lock only for the statements.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,15 +34,22 @@ class _Prepared:
             msg = f"columns of {table.name} need escaped parameter names"
             raise ValueError(msg)
         self.sql = str(compiled)
+        self.returning = returning
         # qmark (SQLite) takes a tuple in the order of the placeholders, pyformat (psycopg) a mapping.
         self.order: tuple[str, ...] | None = tuple(compiled.positiontup or ()) if compiled.positional else None
         self.processors: dict[str, Processor] = {
             name: _none_once(table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in columns}
 
-    def parameters(self, row: Mapping[str, Any]) -> Any:
+    def convert(self, row: Mapping[str, Any]) -> dict[str, Any]:
         processors = self.processors
-        converted = {name: value if (p := processors[name]) is None else p(value) for name, value in row.items()}
+        return {name: value if (p := processors[name]) is None else p(value) for name, value in row.items()}
+
+    def bind(self, converted: Mapping[str, Any]) -> Any:
+        """Converted values as the driver takes them: a mapping (pyformat) or a tuple in placeholder order (qmark)."""
         return converted if self.order is None else tuple(converted[name] for name in self.order)
+
+    def parameters(self, row: Mapping[str, Any]) -> Any:
+        return self.bind(self.convert(row))
 
 
 def _none_once(processor: Processor) -> Processor:
@@ -70,15 +82,27 @@ class DriverInsert:
                 ) -> None:
         """Insert ``rows``, each with the values of ``shared`` too (converted once, not per row); together they
         must name every column."""
+        self.execute_draft(connection, self.draft(connection.dialect, shared, rows))
+
+    def draft(self, dialect: sa.Dialect, shared: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]
+              ) -> list[dict[str, Any]]:
+        """``rows`` (each with ``shared``) converted for ``dialect``; the columns they leave out are given to
+        ``execute_draft``."""
+        prepared = self._for(dialect)
+        common = prepared.convert(shared)
+        return [{**common, **prepared.convert(row)} for row in rows]
+
+    def execute_draft(self, connection: sa.Connection, rows: Sequence[Mapping[str, Any]],
+                      late: Sequence[Mapping[str, Any]] | Mapping[str, Any] = ()) -> None:
+        """Insert converted ``rows``, completed with ``late`` values: the same for every row (a mapping) or one
+        mapping per row."""
         prepared = self._for(connection.dialect)
-        processors = prepared.processors
-        common = {name: value if (p := processors[name]) is None else p(value) for name, value in shared.items()}
-        converted = [{**common, **{name: value if (p := processors[name]) is None else p(value)
-                                   for name, value in row.items()}} for row in rows]
-        order = prepared.order
-        parameters: list[Any] = converted if order is None else [tuple(row[name] for name in order)
-                                                                 for row in converted]
-        driver.execute(connection, prepared.sql, parameters, many=True)
+        if isinstance(late, Mapping):
+            extra = prepared.convert(late)
+            rows = [{**row, **extra} for row in rows] if extra else rows
+        elif late:
+            rows = [{**row, **prepared.convert(more)} for row, more in zip(rows, late, strict=True)]
+        driver.execute(connection, prepared.sql, [prepared.bind(row) for row in rows], many=True)
 
 
 class RowInsert:
@@ -94,17 +118,42 @@ class RowInsert:
 
     def execute(self, connection: sa.Connection, row: Mapping[str, Any]) -> Any:
         """The new row's key (with ``key``), else None."""
-        dialect = connection.dialect
-        # SQLite gives the key of the row just inserted without RETURNING; a trigger's own inserts do not change it.
-        returning = self.key if self.key is not None and dialect.name != "sqlite" else None
-        index = (dialect.name, tuple(row))
-        prepared = self._prepared.get(index)
-        if prepared is None:
-            prepared = self._prepared.setdefault(index, _Prepared(self.table, index[1], dialect, returning=returning))
-        done = driver.execute(connection, prepared.sql, prepared.parameters(row))
+        return self.execute_draft(connection, self.draft(connection.dialect, row))
+
+    def draft(self, dialect: sa.Dialect, row: Mapping[str, Any], late: Sequence[str] = ()) -> RowDraft:
+        """``row`` converted for ``dialect``, to be written by ``execute_draft`` with the values of ``late``."""
+        prepared = self._for(dialect, (*row, *late))
+        return RowDraft(prepared, prepared.convert(row), dialect.name)
+
+    def execute_draft(self, connection: sa.Connection, draft: RowDraft, late: Mapping[str, Any] | None = None
+                      ) -> Any:
+        """Insert a drafted row completed with ``late`` values; the new row's key (with ``key``), else None."""
+        prepared = draft.prepared
+        assert draft.dialect == connection.dialect.name, "a row drafted for another database"
+        values = {**draft.converted, **prepared.convert(late)} if late else draft.converted
+        done = driver.execute(connection, prepared.sql, prepared.bind(values))
         if self.key is None:
             return None
-        if returning is None:
+        if prepared.returning is None:
             return done.lastrowid
         assert done.row is not None  # an INSERT ... RETURNING that succeeded returns its row
         return done.row[0]
+
+    def _for(self, dialect: sa.Dialect, columns: tuple[str, ...]) -> _Prepared:
+        index = (dialect.name, columns)
+        prepared = self._prepared.get(index)
+        if prepared is None:
+            # SQLite gives the key of the row just inserted without RETURNING; a trigger's own inserts do not change
+            # it.
+            returning = self.key if self.key is not None and dialect.name != "sqlite" else None
+            prepared = self._prepared.setdefault(index, _Prepared(self.table, columns, dialect, returning=returning))
+        return prepared
+
+
+@dataclass(frozen=True, slots=True)
+class RowDraft:
+    """A row converted ahead of its insert (``RowInsert.draft``)."""
+
+    prepared: _Prepared
+    converted: dict[str, Any]
+    dialect: str

@@ -22,11 +22,11 @@ from runtime.kb.capture import KIND as CAPTURE
 from runtime.notify.inbox import inbox_for
 from runtime.notify.outbox import Outbox
 from runtime.notify.replies import ReplyMail
-from runtime.sla.timers import clocks_for
+from runtime.sla.timers import StartedClocks, clocks_for
 from runtime.tickets import audit
 from runtime.tickets.access import redact
 from runtime.tickets.actors import SYSTEM, Actor
-from runtime.tickets.driver_insert import RowInsert
+from runtime.tickets.driver_insert import RowDraft, RowInsert
 from runtime.tickets.errors import Forbidden, InvalidTicket, StaleVersion, TicketNotFound, TransitionRefused
 from runtime.tickets.numbers import TicketNumbers
 from runtime.tickets.records import check_relations, load, split, validate
@@ -46,6 +46,24 @@ class NewTicket:
     organization_id: int | None
     # The fields the creator (or an intake rule) set, as opposed to defaults: triage leaves these alone.
     given: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A new ticket's rows converted ahead of its write (``TicketService._draft``), lacking what only the write
+    knows: the ticket's key and number."""
+
+    new: NewTicket
+    channel: str
+    now: dt.datetime
+    master: dict[str, Any]
+    own: dict[str, Any]
+    ticket: RowDraft
+    extension: RowDraft
+    audit: list[dict[str, Any]]
+    routed: list[dict[str, Any]] | None
+    clocks: StartedClocks | None
+    triage: RowDraft | None
 
 
 @contextmanager
@@ -104,14 +122,17 @@ class TicketService:
                channel: str = "api", *, source_name: str | None = None,
                external_ref: str | None = None) -> dict[str, Any]:
         """``source_name`` and ``external_ref`` say where in the channel the ticket came from (intake sets them)."""
-        new = self.prepare(actor, type_name, payload)
-        row = self.together(lambda connection: self.create_in(connection, new, channel, source_name=source_name,
-                                                              external_ref=external_ref))
+        with self.engine.connect() as reading:
+            new = self.prepare(actor, type_name, payload, reading=reading)
+            draft = self._draft(reading, new, channel, source_name=source_name, external_ref=external_ref)
+        row = self.together(lambda connection: self._write_draft(connection, draft))
         return redact(row, actor)
 
-    def prepare(self, actor: Actor, type_name: str, payload: dict[str, Any] | BaseModel) -> NewTicket:
+    def prepare(self, actor: Actor, type_name: str, payload: dict[str, Any] | BaseModel, *,
+                reading: sa.Connection | None = None) -> NewTicket:
         """Validate a new ticket and do its reads, outside any write transaction: on SQLite that holds the one
-        write lock, so every statement inside it limits how many tickets per second all processes can create."""
+        write lock, so every statement inside it limits how many tickets per second all processes can create.
+        ``reading``: a connection to read with (else one of its own)."""
         ticket_type = self.compiled.definitions.ticket_type(self._type(type_name))
         assert ticket_type is not None
         values = validate(self.compiled.create_models[type_name], payload).model_dump()
@@ -125,8 +146,11 @@ class TicketService:
         elif not actor.is_agent:
             msg = "only agents and requesters create tickets"
             raise Forbidden(msg)
-        with self.engine.connect() as connection:
-            organization_id = check_relations(connection, self.compiled, type_name, values, organization=True)
+        if reading is None:
+            with self.engine.connect() as connection:
+                organization_id = check_relations(connection, self.compiled, type_name, values, organization=True)
+        else:
+            organization_id = check_relations(reading, self.compiled, type_name, values, organization=True)
         return NewTicket(actor, type_name, ticket_type.number_prefix, values, organization_id,
                          frozenset(k for k, v in given.items() if v not in (None, "", [])))
 
@@ -148,11 +172,19 @@ class TicketService:
         crash cannot leave a ticket whose message would make it again); returns the unredacted row.
 
         ``team_id`` routes it as the system's decision (a requester cannot choose a team), audited as such."""
+        return self._write_draft(connection, self._draft(connection, new, channel, source_name=source_name,
+                                                         external_ref=external_ref, team_id=team_id))
+
+    def _draft(self, connection: sa.Connection, new: NewTicket, channel: str, *, source_name: str | None = None,
+               external_ref: str | None = None, team_id: int | None = None) -> _Draft:
+        """Everything a create writes that does not depend on what the write finds (the ticket's key and number,
+        an automatic assignment), converted for the database ahead of the write: ``create`` does this before it
+        takes SQLite's one write lock. The ticket is created at the time of its draft. ``connection`` only reads."""
         workflow = self.compiled.workflow_for(new.type_name)
         now = _now()
         master, own = split(self.compiled, new.type_name, new.values)
         master |= {
-            "number": self._numbers.next(connection, new.number_prefix),
+            "number": None,  # drawn in the write, where the counter's row is held
             "type": new.type_name, "status": workflow.initial, "status_category": workflow.categories[workflow.initial],
             "source": channel if channel in ("form", "email", "api", "webhook", "manual") else "api",
             "organization_id": new.organization_id,
@@ -168,18 +200,37 @@ class TicketService:
         if team_id is not None and team_id != master.get("team_id"):
             routed["team_id"] = (master.get("team_id"), team_id)
             master["team_id"] = team_id
-        ticket_id = self._insert_ticket.execute(connection, master)
-        self._extension_inserts[new.type_name].execute(connection, {"ticket_id": ticket_id, **own})
+        dialect = connection.dialect
         created = {k: (None, v) for k, v in new.values.items() if v not in (None, [], "")}
-        audit.record(connection, self.events, ticket_id, new.actor, channel, "create", created, now)
-        if routed:
-            audit.record(connection, self.events, ticket_id, SYSTEM, channel, "update", routed, now)
-        ticket = {"id": ticket_id, **master, **own}
-        automatic = self._assignment.ticket_created(connection, ticket, channel, now)
+        ticket = {**master, **own}
+        return _Draft(
+            new, channel, now, master, own,
+            self._insert_ticket.draft(dialect, {k: v for k, v in master.items() if k != "number"}, late=("number",)),
+            self._extension_inserts[new.type_name].draft(dialect, own, late=("ticket_id",)),
+            audit.draft(dialect, self.events, new.actor, channel, "create", created, now),
+            audit.draft(dialect, self.events, SYSTEM, channel, "update", routed, now) if routed else None,
+            self._sla.plan_created(connection, ticket, now), self._triage.draft(dialect, ticket, new.given, now))
+
+    def _write_draft(self, connection: sa.Connection, draft: _Draft) -> dict[str, Any]:
+        """Write a drafted ticket in the caller's transaction; returns the unredacted row."""
+        new, now = draft.new, draft.now
+        number = self._numbers.next(connection, new.number_prefix)
+        ticket_id = self._insert_ticket.execute_draft(connection, draft.ticket, {"number": number})
+        self._extension_inserts[new.type_name].execute_draft(connection, draft.extension, {"ticket_id": ticket_id})
+        audit.write(connection, self.events, draft.audit, ticket_id)
+        if draft.routed is not None:
+            audit.write(connection, self.events, draft.routed, ticket_id)
+        ticket = {"id": ticket_id, **draft.master, **draft.own}
+        ticket["number"] = number
+        automatic = self._assignment.ticket_created(connection, ticket, draft.channel, now)
         ticket |= automatic
         self._inbox.assigned(connection, ticket, None, SYSTEM if automatic else new.actor, now)
-        self._sla.ticket_created(connection, ticket, now)
-        self._triage.ticket_created(connection, ticket, new.given, now)
+        clocks, triage = draft.clocks, draft.triage
+        if automatic:  # planned for the ticket as it was given: plan them for the ticket as assigned
+            clocks = self._sla.plan_created(connection, ticket, now)
+            triage = self._triage.draft(connection.dialect, ticket, new.given, now)
+        self._sla.write_started(connection, clocks, ticket_id)
+        self._triage.write(connection, triage, ticket_id)
         return ticket
 
     def _organization(self, connection: sa.Connection, requester_id: int | None) -> int | None:
