@@ -1,6 +1,6 @@
 """How fast the ticket API answers when served as in production, next to a bare Litestar baseline.
 
-Run with ``.venv/bin/python bench/api.py`` (``--quick`` for a short run, about a minute). Everything runs
+Run with ``.venv/bin/python bench/api.py`` (``--quick`` for a short run, about two minutes). Everything runs
 on 127.0.0.1 and is stopped at the end, also on Ctrl-C or an error:
 
 1. a demo desk in a temporary SQLite file (``cli.py migrate`` and ``demo --no-serve``) plus ``--small``
@@ -9,8 +9,9 @@ on 127.0.0.1 and is stopped at the end, also on Ctrl-C or an error:
 2. the baseline, ``bench/baseline_app.py`` under ``uvicorn --workers 2``: a POST that validates the same
    body with a pydantic model and returns 201, and a GET returning a fixed ticket;
 3. a load generator in this process (asyncio streams, HTTP/1.1 keep-alive, one connection per unit of
-   concurrency) drives each benchmark for a fixed time after a warm-up: get by id, the open-tickets list
-   (filter, sort, page of 50, total count) and typed create, at concurrency 1, 16 and 64;
+   concurrency, opened one after another during the warm-up as arriving clients open them) drives each benchmark
+   for a fixed time after a warm-up: get by id, the open-tickets list (filter, sort, page of 50, total count) and
+   typed create, at concurrency 1, 16 and 64;
 4. a second database with ``--tickets`` (default 1,000,000) tickets, served the same way, for the list's
    latency at concurrency 1 and 16.
 
@@ -18,8 +19,11 @@ Tickets are bulk-loaded with sqlite3 ``executemany`` (master and it_support rows
 ones mostly open, old ones closed, spread over teams, priorities and requesters). The table shows requests
 per second, median and 99th-percentile latency, errors (non-2xx answers and broken connections), the
 target, the ratio to the baseline's throughput at the same concurrency (creates to its POST, reads to its
-GET) and the CPU time the server's processes spent per request. Below it: the generator's own CPU use
-(near 100 % of a core it, not the server, would be the limit) and the machine's load average.
+GET), the CPU time the server's processes spent per request and how the connections were spread over the
+server's worker processes (uvicorn's workers share one listening socket, and whichever is awake first accepts:
+connections opened in one burst all went to one of the two workers in some runs, so they are opened a few
+milliseconds apart). Below it: the generator's own CPU use (near 100 % of a core it, not the server, would be the
+limit) and the machine's load average. The headline figures also go to bench/results.py's table.
 """
 
 from __future__ import annotations
@@ -46,11 +50,17 @@ from types import FrameType
 from typing import IO, Any, TypeVar
 
 REPO = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):  # run as a script: bench/results.py is imported as a module of the bench package
+    sys.path.insert(0, str(REPO))
+
+from bench.results import Figure, record  # noqa: E402
+
 CLI = REPO / "cli.py"
 HOST = "127.0.0.1"
 WORKERS = 2
 START_TIMEOUT = 60.0
 GRACE = 30.0  # how long a run may overrun its duration before its connections are abandoned
+OPEN_GAP = 0.01  # seconds between opening two connections, at most (all are open within half the warm-up)
 
 T = TypeVar("T")
 
@@ -76,6 +86,43 @@ class Server:
     name: str
     port: int
     pid: int  # also its process group: the workers' parent
+
+
+def _group_pids(pgid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:
+                pids.append(int(entry))
+    return pids
+
+
+def connection_split(server: Server) -> tuple[int, ...]:
+    """How many established connections to ``server`` each of its processes holds, most first (Linux /proc);
+    the processes holding none (uvicorn's supervisor) left out."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                cells = line.split()
+                if int(cells[1].rsplit(":", 1)[1], 16) == server.port and cells[3] == "01":  # 01: established
+                    established.add(cells[9])  # the socket's inode
+    held = []
+    for pid in _group_pids(server.pid):
+        inodes = set()
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if target.startswith("socket:["):
+                        inodes.add(target[8:-1])
+        if count := len(inodes & established):
+            held.append(count)
+    return tuple(sorted(held, reverse=True))
 
 
 def group_cpu(pgid: int) -> float:
@@ -183,6 +230,7 @@ class Run:
     errors: int
     client_cpu: float  # share of one core the generator used
     server_ms: float  # CPU time the server's processes spent per answered request
+    split: tuple[int, ...] = ()  # connections held by each server process, most first
     target: str = "—"
     within: bool | None = None
     ratio: float | None = None
@@ -209,20 +257,34 @@ def create_body(n: int) -> bytes:
     }).encode()
 
 
-async def _drive(port: int, make: Callable[[int], bytes], concurrency: int, warmup: float,
-                 duration: float) -> tuple[list[float], int, int, int]:
+async def _drive(server: Server, make: Callable[[int], bytes], concurrency: int, warmup: float,
+                 duration: float) -> tuple[list[float], int, int, int, tuple[int, ...]]:
     """Keep ``concurrency`` connections busy for the warm-up and the measured window; return the latencies (s) and
-    errors inside the window, the connections that broke, and how many requests were answered in all."""
+    errors inside the window, the connections that broke, how many requests were answered in all and how the
+    connections were spread over the server's processes."""
     counter = iter(range(10**12))
     started = time.perf_counter()
     window_start, window_end = started + warmup, started + warmup + duration
     latencies: list[float] = []
     errors = broken = answered = 0
+    port, gap = server.port, min(OPEN_GAP, warmup / 2 / concurrency)
+    opened, all_open = 0, asyncio.Event()
 
-    async def connection() -> None:
-        nonlocal errors, answered
-        reader: asyncio.StreamReader | None = None
-        writer: asyncio.StreamWriter | None = None
+    async def connection(order: int) -> None:
+        nonlocal errors, answered, opened
+        # Opened one after another, and all before the first request, as a pool of clients (or a proxy's upstream
+        # pool) holds them: the workers share one listening socket and whichever is awake first accepts. A burst
+        # of connections went all to the worker that woke first, and so did connections opened while one worker
+        # was already busy answering (with one worker holding 16 of 16 the other sat idle).
+        await asyncio.sleep(order * gap)
+        reader: asyncio.StreamReader | None
+        writer: asyncio.StreamWriter | None
+        reader, writer = await asyncio.open_connection(HOST, port)
+        opened += 1
+        if opened == concurrency:
+            all_open.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_open.wait(), timeout=warmup)
         while time.perf_counter() < window_end:
             if writer is None:
                 reader, writer = await asyncio.open_connection(HOST, port)
@@ -258,7 +320,10 @@ async def _drive(port: int, make: Callable[[int], bytes], concurrency: int, warm
         if writer is not None:
             writer.close()
 
-    tasks = [asyncio.ensure_future(connection()) for _ in range(concurrency)]
+    tasks = [asyncio.ensure_future(connection(n)) for n in range(concurrency)]
+    # Counted late in the warm-up, when every connection is open: the scan of /proc stalls the loop a little.
+    await asyncio.sleep(max(0.0, window_start - time.perf_counter() - min(0.1, warmup / 4)))
+    split = connection_split(server)
     finished, pending = await asyncio.wait(tasks, timeout=warmup + duration + GRACE)
     for task in pending:
         task.cancel()
@@ -266,7 +331,7 @@ async def _drive(port: int, make: Callable[[int], bytes], concurrency: int, warm
     for task in finished:
         if task.exception() is not None:
             broken += 1
-    return latencies, errors, broken, answered
+    return latencies, errors, broken, answered, split
 
 
 def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -287,12 +352,13 @@ def percentile(values: list[float], share: float) -> float:
 def drive(name: str, server: Server, make: Callable[[int], bytes], concurrency: int, warmup: float,
           duration: float) -> Run:
     cpu, served = time.process_time(), group_cpu(server.pid)
-    latencies, errors, broken, answered = run_async(_drive(server.port, make, concurrency, warmup, duration))
+    latencies, errors, broken, answered, split = run_async(_drive(server, make, concurrency, warmup, duration))
     cpu, served = (time.process_time() - cpu) / (warmup + duration), group_cpu(server.pid) - served
     run = Run(name, concurrency, len(latencies) / duration, percentile(latencies, 0.5) * 1000,
-              percentile(latencies, 0.99) * 1000, errors + broken, cpu, served / max(answered, 1) * 1000)
+              percentile(latencies, 0.99) * 1000, errors + broken, cpu, served / max(answered, 1) * 1000, split)
     print(f"  {name:<32} c={concurrency:<3} {run.rate:7.0f} req/s  p50 {run.p50:7.2f} ms  p99 {run.p99:7.2f} ms  "
-          f"errors {run.errors}  server CPU {run.server_ms:.2f} ms/request  generator {cpu:.0%} of a core", flush=True)
+          f"errors {run.errors}  server CPU {run.server_ms:.2f} ms/request  generator {cpu:.0%} of a core  "
+          f"connections per worker {'/'.join(map(str, split)) or '?'}", flush=True)
     return run
 
 
@@ -431,13 +497,13 @@ def judge(run: Run, baseline: Run | None, *, create: bool = False, large_list: b
 
 def table(runs: list[Run]) -> str:
     header = ("benchmark", "concurrency", "req/s", "p50 ms", "p99 ms", "errors", "target", "within target",
-              "× baseline", "server CPU ms/req")
+              "× baseline", "server CPU ms/req", "connections per worker")
     rows = [header]
     for r in runs:
         within = "—" if r.within is None else ("yes" if r.within else "no")
         ratio = "—" if r.ratio is None else f"{r.ratio:.0%}"
         rows.append((r.name, str(r.concurrency), f"{r.rate:,.0f}", f"{r.p50:.2f}", f"{r.p99:.2f}", str(r.errors),
-                     r.target, within, ratio, f"{r.server_ms:.2f}"))
+                     r.target, within, ratio, f"{r.server_ms:.2f}", "/".join(map(str, r.split)) or "?"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
 
     def line(row: tuple[str, ...]) -> str:
@@ -467,9 +533,60 @@ def prepared_with_tickets(database: Path, count: int) -> str:
     return token
 
 
-def measure(args: argparse.Namespace, scratch: Path, servers: Servers) -> list[Run]:
+@dataclass
+class Measured:
+    """Every row of a run, by kind; each list by concurrency (LEVELS; the large list at its first two)."""
+
+    creates: list[Run]
+    bare_creates: list[Run]
+    gets: list[Run]
+    bare_gets: list[Run]
+    lists: list[Run]
+    large_lists: list[Run]
+
+    def rows(self) -> list[Run]:
+        """The table's rows, each judged against its target and baseline."""
+        return [*(judge(r, b, create=True) for r, b in zip(self.creates, self.bare_creates, strict=True)),
+                *(judge(b, None) for b in self.bare_creates),
+                *(judge(r, b) for r, b in zip(self.gets, self.bare_gets, strict=True)),
+                *(judge(b, None) for b in self.bare_gets),
+                *(judge(r, b) for r, b in zip(self.lists, self.bare_gets, strict=True)),
+                *(judge(r, b, large_list=True) for r, b in zip(self.large_lists, self.bare_gets, strict=False))]
+
+
+LEVELS = (1, 16, 64)
+CREATE_TARGET = 1000.0  # typed creates per second at concurrency 16 (issue 3)
+SHARE_TARGET = 25.0  # creates per second as a percentage of the bare POST's, at the same concurrency
+LIST_P99_TARGET = 15.0  # ms, the open-tickets list over LARGE tickets
+LARGE = 1_000_000
+BARE_POST, BARE_GET = "bare Litestar validated POST", "bare Litestar GET"
+
+
+def report(measured: Measured, small: int, large: int) -> None:
+    """Hand the headline figures to bench/run_all.py (bench/results.py)."""
+    for run, bare in zip(measured.creates, measured.bare_creates, strict=True):
+        level = run.concurrency
+        record(Figure("api", f"typed create c={level}", run.rate, "req/s", "sqlite",
+                      CREATE_TARGET if level == 16 else None, baseline=bare.rate, baseline_name=BARE_POST))
+        if bare.rate:
+            record(Figure("api", f"typed create c={level}, share of the bare POST", run.rate / bare.rate * 100,
+                          "%", "sqlite", SHARE_TARGET))
+        if level == 64:
+            record(Figure("api", "typed create c=64, errors", float(run.errors), "errors", "sqlite", 0.0,
+                          higher_is_better=False))
+    for name, runs in (("get by id", measured.gets), (f"list open over {small:,} tickets", measured.lists)):
+        for run, bare in zip(runs, measured.bare_gets, strict=True):
+            record(Figure("api", f"{name} c={run.concurrency}", run.rate, "req/s", "sqlite", baseline=bare.rate,
+                          baseline_name=BARE_GET))
+    # The target is for a million tickets: a shorter table (--quick) is reported without it.
+    for run in measured.large_lists:
+        record(Figure("api", f"list open over {large:,} tickets c={run.concurrency}, p99", run.p99, "ms p99",
+                      "sqlite", LIST_P99_TARGET if large >= LARGE else None, higher_is_better=False))
+
+
+def measure(args: argparse.Namespace, scratch: Path, servers: Servers) -> Measured:
     warmup, duration = args.warmup, args.duration
-    levels = (1, 16, 64)
+    levels = LEVELS
     database = scratch / "tessera.db"
     token = prepared_with_tickets(database, args.small)
     tessera, baseline = serve_tessera(servers, "tessera", database), serve_baseline(servers)
@@ -486,8 +603,8 @@ def measure(args: argparse.Namespace, scratch: Path, servers: Servers) -> list[R
         bare_gets.append(drive("get, baseline", baseline, lambda n: bare_requests[n % len(bare_requests)], level,
                                warmup, duration))
     listing = request_bytes("GET", LIST_PATH, tessera, token)
-    lists = [judge(drive(f"list open, {args.small:,} tickets", tessera, lambda _: listing, level, warmup, duration),
-                   bare) for level, bare in zip(levels, bare_gets, strict=True)]
+    lists = [drive(f"list open, {args.small:,} tickets", tessera, lambda _: listing, level, warmup, duration)
+             for level in levels]
 
     def creating(server: Server, auth: str | None) -> Callable[[int], bytes]:
         return lambda n: request_bytes("POST", CREATE_PATH, server, auth, create_body(n))
@@ -502,26 +619,23 @@ def measure(args: argparse.Namespace, scratch: Path, servers: Servers) -> list[R
     large_token = prepared_with_tickets(large, args.tickets)
     served = serve_tessera(servers, "tessera-large", large)
     large_listing = request_bytes("GET", LIST_PATH, served, large_token)
-    large_lists = [judge(drive(f"list open, {args.tickets:,} tickets", served, lambda _: large_listing, level, warmup,
-                               duration), bare, large_list=True)
-                   for level, bare in zip(levels[:2], bare_gets, strict=False)]
+    large_lists = [drive(f"list open, {args.tickets:,} tickets", served, lambda _: large_listing, level, warmup,
+                         duration) for level in levels[:2]]
     servers.stop_all()
-    return [*(judge(r, b, create=True) for r, b in zip(creates, bare_creates, strict=True)),
-            *(judge(b, None) for b in bare_creates), *(judge(r, b) for r, b in zip(gets, bare_gets, strict=True)),
-            *(judge(b, None) for b in bare_gets), *lists, *large_lists]
+    return Measured(creates, bare_creates, gets, bare_gets, lists, large_lists)
 
 
 def main(argv: list[str] | None = None) -> int:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    options.add_argument("--quick", action="store_true", help="short rows (1.5 s) and 100,000 tickets")
-    options.add_argument("--duration", type=float, help="measured seconds per row (default 5, quick 1.5)")
-    options.add_argument("--warmup", type=float, help="unmeasured seconds before each row (default 1, quick 0.5)")
+    options.add_argument("--quick", action="store_true", help="short rows (3 s) and 100,000 tickets")
+    options.add_argument("--duration", type=float, help="measured seconds per row (default 5, quick 3)")
+    options.add_argument("--warmup", type=float, help="unmeasured seconds before each row (default 1)")
     options.add_argument("--tickets", type=int, help="tickets in the large table (default 1,000,000, quick 100,000)")
     options.add_argument("--small", type=int, help="tickets loaded for the other rows (default a tenth of --tickets, "
                                                    "at least 10,000)")
     args = options.parse_args(argv)
-    args.duration = args.duration or (1.5 if args.quick else 5.0)
-    args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
+    args.duration = args.duration or (3.0 if args.quick else 5.0)
+    args.warmup = args.warmup if args.warmup is not None else 1.0
     args.tickets = args.tickets or (100_000 if args.quick else 1_000_000)
     args.small = args.small or max(10_000, args.tickets // 10)
 
@@ -534,9 +648,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="tessera-bench-api-") as folder:
         servers = Servers(Path(folder))
         try:
-            runs = measure(args, Path(folder), servers)
+            measured = measure(args, Path(folder), servers)
         finally:
             servers.stop_all()
+    runs = measured.rows()
+    report(measured, args.small, args.tickets)
     print()
     print(table(runs))
     busiest = max(runs, key=lambda r: r.client_cpu)
