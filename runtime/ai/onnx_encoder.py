@@ -32,7 +32,7 @@ import numpy.typing as npt
 from runtime.ai.embeddings import Float32Array, SentenceEncoder, _require
 
 # Bumped when the graph this module writes changes, so an older cached file is not reused.
-_BUILD = 2
+_BUILD = 3
 _OPSET = 20
 
 
@@ -100,14 +100,17 @@ class OnnxSentenceEncoder(SentenceEncoder):
             source, target = Path(work) / "fp32.onnx", Path(work) / "int8.onnx"
             source.write_bytes(model.SerializeToString())
             # Only the dense layers: the embedding tables are looked up, not multiplied, and stay exact. One scale per
-            # output column (per_channel) keeps the vectors at a cosine of about 0.99 to the float ones; one scale per
-            # matrix gave about 0.97.
+            # output column (per_channel) keeps the vectors at a cosine of about 0.995 to the float ones; one scale
+            # per matrix gave about 0.97. The feed-forward output matrices stay float: their input, after GELU, is the
+            # hardest to quantise, and keeping them lifts the cosine to about 0.997 and BANKING77 accuracy by about
+            # 0.1 point, for about a third more time.
             quantization.quantize_dynamic(
                 str(source),
                 str(target),
                 weight_type=quantization.QuantType.QInt8,
                 per_channel=True,
                 op_types_to_quantize=["MatMul"],
+                nodes_to_exclude=[f"l{i}_ffn_out_mm" for i in range(max(self.layers))],
             )
             return target.read_bytes()
 

@@ -43,9 +43,10 @@ def test_int8_logistic_head_learns_and_round_trips(tmp_path: Path) -> None:
     predicted = [p.label for p in model.predict(held)]
     assert np.mean([p == labels[i] for p, i in zip(predicted, test, strict=True)]) >= 0.85
     n_grams = sum(len(block.terms) for block in model.blocks)
-    # Two layers side by side: 768 embedding rows after the n-grams', and 768-wide neighbours.
+    # Two layers side by side: 768 embedding rows after the n-grams'; the neighbours keep the layers' average.
     assert model.weights.shape[0] == n_grams + 768
-    assert model.memory.shape == (len(train), 768)
+    assert model.memory.shape == (len(train), 384)
+    np.testing.assert_allclose(np.linalg.norm(model.memory, axis=1), 1.0, rtol=1e-5)
 
     path = tmp_path / "model.npz"
     model.save(path)
