@@ -36,7 +36,8 @@ def engine(tmp_path: Path, database_url: str) -> Iterator[sa.Engine]:
 
 class Transactions:
     """Opens the group's write transactions and counts them. The first waits until ``others`` pieces of work have
-    queued behind it, so that they make one batch; the one numbered ``fail_at`` fails as its commit would."""
+    queued behind it, so that they join it (as work queued while a leader waits at the writer gate does); the one
+    numbered ``fail_at`` fails as its commit would."""
 
     def __init__(self, engine: sa.Engine, others: int, fail_at: int | None = None) -> None:
         self.engine, self.others, self.fail_at = engine, others, fail_at
@@ -98,7 +99,7 @@ def names(engine: sa.Engine) -> dict[str, int]:
 def test_work_arriving_together_shares_one_transaction_and_each_gets_its_own_result(engine: sa.Engine) -> None:
     transactions = Transactions(engine, others=7)
     outcomes = run_all(transactions, [insert(f"item {n}") for n in range(8)])
-    assert transactions.opened == 2  # the first alone, the seven that queued behind it together
+    assert transactions.opened == 1  # the seven that queued while the first's transaction was opened joined it
     stored = names(engine)
     assert outcomes == [stored[f"item {n}"] for n in range(8)]
 
@@ -114,7 +115,7 @@ def test_work_the_database_refuses_fails_alone_and_leaves_nothing_behind(engine:
     works = [insert(f"item {n}") for n in range(6)]
     works[3] = insert("written before the refusal", then=take_twice)
     outcomes = run_all(transactions, works)
-    assert transactions.opened == 2
+    assert transactions.opened == 1
     assert isinstance(outcomes[3], sa.exc.IntegrityError)
     stored = names(engine)
     assert "written before the refusal" not in stored  # its savepoint was rolled back, and only it
@@ -122,9 +123,9 @@ def test_work_the_database_refuses_fails_alone_and_leaves_nothing_behind(engine:
 
 
 def test_a_shared_transaction_that_fails_is_run_again_by_each_thread_alone(engine: sa.Engine) -> None:
-    transactions = Transactions(engine, others=5, fail_at=1)
+    transactions = Transactions(engine, others=5, fail_at=0)
     outcomes = run_all(transactions, [insert(f"item {n}") for n in range(6)])
-    assert transactions.opened == 2 + 5  # the first, the failed batch, then each of its five alone
+    assert transactions.opened == 1 + 6  # the failed batch, then each of its six alone
     stored = names(engine)
     assert len(stored) == 6
     assert outcomes == [stored[f"item {n}"] for n in range(6)]
