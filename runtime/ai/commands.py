@@ -85,6 +85,9 @@ def add_ai_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], lo
         command.add_argument("--text-col", default="text", metavar="NAME",
                              help="the text column, or two joined by + (title+description); default text")
         command.add_argument("--seed", type=int, default=0, help="fixes folds and training (default 0)")
+        command.add_argument("--classifier", choices=("lean", "minilm"),
+                             help="the configuration (runtime/ai/presets.py): lean, or minilm with the embeddings "
+                             "extra; default: the desk's ai.classifier for the triage model, else lean")
     evaluate.add_argument("--folds", type=int, default=5, metavar="K", help="folds (default 5)")
     evaluate.add_argument("--threshold", type=float, default=0.5, metavar="P",
                           help="the confidence below which a prediction would go to a person (default 0.5)")
@@ -112,7 +115,8 @@ def _labelled(args: argparse.Namespace) -> tuple[list[str], list[str]] | str:
 def cmd_eval(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from runtime.ai.classifier import TextClassifier
+    from runtime.ai import presets
+    from runtime.ai.embeddings import MissingExtraError
     from runtime.ai.evaluate import cross_validate, cv_report
 
     data = _labelled(args)
@@ -127,9 +131,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if rarest < args.folds:
         print(f"--folds {args.folds}: the rarest label has only {rarest} rows; use fewer folds", file=sys.stderr)
         return 2
-    result = cross_validate(lambda: TextClassifier(seed=args.seed), texts, labels, k=args.folds, seed=args.seed,
-                            threshold=args.threshold)
-    print(f"{len(texts)} texts, {len(set(labels))} labels, from {args.data}")
+    configuration = args.classifier or "lean"
+    try:
+        presets.classifier(configuration, seed=args.seed)
+    except MissingExtraError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    result = cross_validate(lambda: presets.classifier(configuration, seed=args.seed), texts, labels, k=args.folds,
+                            seed=args.seed, threshold=args.threshold)
+    print(f"{len(texts)} texts, {len(set(labels))} labels, from {args.data} (classifier {configuration})")
     print(cv_report(result))
     return 0
 
@@ -147,6 +157,7 @@ def _train_triage(args: argparse.Namespace, load_desk: LoadDesk, open_database: 
     import time
     from pathlib import Path
 
+    from runtime.ai.embeddings import MissingExtraError
     from runtime.ai.local_model import Example, train
     from runtime.ai.training import csv_examples, desk_examples
 
@@ -176,14 +187,20 @@ def _train_triage(args: argparse.Namespace, load_desk: LoadDesk, open_database: 
         finally:
             engine.dispose()
         source = "desk"
+    configuration = args.classifier or compiled.definitions.project.ai.classifier
     started = time.perf_counter()
-    model, reports = train(examples, source, seed=args.seed)
+    try:
+        model, reports = train(examples, source, seed=args.seed, configuration=configuration)
+    except MissingExtraError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     if not model.heads:
         print(f"nothing to learn from {len(examples)} tickets: each field needs two values with 3+ tickets each "
               "(resolve or review more tickets first)", file=sys.stderr)
         return 2
     model.save(folder)
-    print(f"trained on {len(examples)} tickets from {source} in {time.perf_counter() - started:.1f} s: {folder}")
+    print(f"trained on {len(examples)} tickets from {source} in {time.perf_counter() - started:.1f} s "
+          f"(classifier {configuration}): {folder}")
     for r in reports:
         if r.skipped:
             print(f"  {r.head}: not trained, {r.skipped}")
@@ -196,15 +213,21 @@ def _train_triage(args: argparse.Namespace, load_desk: LoadDesk, open_database: 
 def _train_one(args: argparse.Namespace) -> int:
     import time
 
-    from runtime.ai.classifier import TextClassifier
+    from runtime.ai import presets
+    from runtime.ai.embeddings import MissingExtraError
 
     data = _labelled(args)
     if isinstance(data, str):
         print(data, file=sys.stderr)
         return 2
     texts, labels = data
+    try:
+        untrained = presets.classifier(args.classifier or "lean", seed=args.seed)
+    except MissingExtraError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     started = time.perf_counter()
-    model = TextClassifier(seed=args.seed).fit(texts, labels)
+    model = untrained.fit(texts, labels)
     model.save(args.out)
     print(f"trained on {len(texts)} texts, {len(set(labels))} labels in {time.perf_counter() - started:.1f} s: "
           f"{args.out}")

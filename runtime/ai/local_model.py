@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runtime.ai import presets
 from runtime.ai.classifier import TextClassifier
 
 FORMAT = "tessera-triage-model/1"
@@ -80,7 +81,9 @@ class TriageModel:
         return cls(heads, meta)
 
 
-def train(examples: Sequence[Example], source: str, seed: int = 0) -> tuple[TriageModel, list[HeadReport]]:
+def train(examples: Sequence[Example], source: str, seed: int = 0,
+          configuration: str = "lean") -> tuple[TriageModel, list[HeadReport]]:
+    """One head per field with enough examples, each a classifier of the named configuration (runtime/ai/presets.py)."""
     heads: dict[str, TextClassifier] = {}
     reports: list[HeadReport] = []
     for head in HEADS:
@@ -93,10 +96,10 @@ def train(examples: Sequence[Example], source: str, seed: int = 0) -> tuple[Tria
                                       skipped=f"needs two values with {MIN_EXAMPLES}+ tickets each"))
             continue
         texts, labels = zip(*pairs, strict=True)
-        heads[head] = TextClassifier(seed=seed).fit(list(texts), list(labels))
+        heads[head] = presets.classifier(configuration, seed=seed).fit(list(texts), list(labels))
         reports.append(HeadReport(head, len(pairs), heads[head].labels, rare))
     meta = {"heads": list(heads), "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "source": source, "examples": len(examples),
+            "source": source, "examples": len(examples), "classifier": configuration,
             "per_head": {r.head: {"examples": r.examples, "labels": list(r.labels)} for r in reports}}
     return TriageModel(heads, meta), reports
 

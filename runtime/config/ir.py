@@ -347,6 +347,7 @@ class Llm:
 class Ai:
     provider: str = "local"
     model_dir: str = "var/ai/triage"
+    classifier: str = "lean"
     triage: bool = True
     apply_at: float = 0.7
     triage_fields: tuple[str, ...] = ("category", "priority", "language")

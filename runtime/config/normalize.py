@@ -167,8 +167,8 @@ def project(p: spec.ProjectSpec, src: ir.Src) -> ir.Project:
 def _ai(a: spec.AiSpec, src: ir.Src) -> ir.Ai:
     llm = a.llm
     return ir.Ai(
-        provider=a.provider, model_dir=a.model, triage=a.triage.enabled, apply_at=a.triage.apply_at,
-        triage_fields=tuple(a.triage.fields), reply_template=a.reply_template, src=src,
+        provider=a.provider, model_dir=a.model, classifier=a.classifier, triage=a.triage.enabled,
+        apply_at=a.triage.apply_at, triage_fields=tuple(a.triage.fields), reply_template=a.reply_template, src=src,
         llm=ir.Llm(base_url=llm.base_url, model=llm.model, api_key_env=llm.api_key_env, mode=llm.mode,
                    timeout_seconds=parse_duration(llm.timeout), max_retries=llm.max_retries,
                    prompts=tuple(llm.prompts.items())) if llm else None)

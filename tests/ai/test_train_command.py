@@ -36,7 +36,7 @@ def test_training_on_the_desks_history_writes_the_model_the_worker_uses(
     folder = desk.root / "var" / "ai" / "triage"
     first = out.splitlines()[0]
     assert first.startswith(f"trained on {48 + seeded} tickets from desk in ")
-    assert first.endswith(f" s: {folder}")
+    assert first.endswith(f" s (classifier lean): {folder}")
     assert re.search(r"^  category: 4[89] examples, 4 values", out, re.MULTILINE)
     assert re.search(r"^  priority: 4[89] examples, 3 values", out, re.MULTILINE)
     assert "  type: not trained, needs two values with 3+ tickets each" in out
