@@ -44,6 +44,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from runtime.ai.neighbours import NeighbourIndex
+
 FORMAT = "tessera-local-classifier/1"
 # How the embedding enters the scores: as columns of the one SVM ("svm"), or through a logistic regression of its own
 # whose scores are added to the n-gram SVM's ("logistic").
@@ -184,6 +186,7 @@ class TextClassifier:
         # With embeddings, the training texts' unit vectors and label indices, for the nearest-neighbour vote.
         self.memory: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
         self.memory_targets: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self._index: NeighbourIndex | None = None
         self.labels: tuple[str, ...] = ()
         self.temperature = 1.0
         self.blocks: list[_Block] = []
@@ -322,6 +325,7 @@ class TextClassifier:
         if dense is not None and self._votes():
             self.memory = self._vote_vectors(dense)
             self.memory_targets = targets
+            self._index = None
         return self
 
     def _vote_vectors(self, dense: FloatArray) -> npt.NDArray[np.float32]:
@@ -349,10 +353,14 @@ class TextClassifier:
         than the tenth-closest one. The SVM draws one straight boundary per label; the vote adds what lies near.
         """
         queries = self._vote_vectors(dense)
-        similarity = (queries @ memory.T).astype(np.float64)
         k = min(self.neighbours, memory.shape[0])
-        nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
-        picked = np.take_along_axis(similarity, nearest, axis=1) / self.neighbour_temperature
+        if memory is self.memory:  # the trained model's own vectors: searched through an index built once
+            if self._index is None or self._index.memory.shape != memory.shape:
+                self._index = NeighbourIndex(memory)
+            nearest, similarity = self._index.nearest(queries, k)
+        else:  # a calibration fold's vectors, used for one batch
+            nearest, similarity = NeighbourIndex(memory).nearest(queries, k)
+        picked = similarity / self.neighbour_temperature
         votes = np.exp(picked - picked.max(axis=1, keepdims=True))
         votes /= votes.sum(axis=1, keepdims=True)
         out = np.zeros((len(dense), len(self.labels)))
