@@ -4,8 +4,9 @@
 the all-MiniLM-L6-v2 sentence embedding (the ``embeddings`` extra), run by ONNX Runtime with int8 weights: layers 4
 and 6 side by side, a logistic regression on them added to the n-gram SVM, and a vote of the ten most similar
 training texts. On BANKING77 it is the configuration that reached 93.8 % in 5-fold cross-validation against the lean
-one's 90.6 %, at about 5.5 ms a text and a minute of training on 10,000 texts (docs/performance.md). Its settings
-were picked by cross-validation on those same rows, so the margin over other data is smaller than it looks.
+one's 90.6 %, at about 4.3 ms a text on one core and a minute of training on 10,000 texts (docs/performance.md).
+Its settings were picked by cross-validation on those same rows, so the margin over other data is smaller than it
+looks.
 """
 
 from __future__ import annotations
