@@ -88,8 +88,10 @@ class Server:
     pid: int  # also its process group: the workers' parent
 
 
-def _group_pids(pgid: int) -> list[int]:
-    pids = []
+def _group_stats(pgid: int) -> dict[int, list[str]]:
+    """The live processes of a process group, each with the fields of its /proc stat after the command (state,
+    ppid, pgrp, …, utime at 11, stime at 12)."""
+    found = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
@@ -97,8 +99,8 @@ def _group_pids(pgid: int) -> list[int]:
             except OSError:
                 continue
             if int(fields[2]) == pgid:
-                pids.append(int(entry))
-    return pids
+                found[int(entry)] = fields
+    return found
 
 
 def connection_split(server: Server) -> tuple[int, ...]:
@@ -112,7 +114,7 @@ def connection_split(server: Server) -> tuple[int, ...]:
                 if int(cells[1].rsplit(":", 1)[1], 16) == server.port and cells[3] == "01":  # 01: established
                     established.add(cells[9])  # the socket's inode
     held = []
-    for pid in _group_pids(server.pid):
+    for pid in _group_stats(server.pid):
         inodes = set()
         with contextlib.suppress(OSError):
             for fd in os.listdir(f"/proc/{pid}/fd"):
@@ -127,16 +129,8 @@ def connection_split(server: Server) -> tuple[int, ...]:
 
 def group_cpu(pgid: int) -> float:
     """CPU seconds (user and system) used so far by the live processes of a process group (Linux /proc)."""
-    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, …, utime (11), stime (12)
-                total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    tick = os.sysconf("SC_CLK_TCK")
+    return sum((int(fields[11]) + int(fields[12])) / tick for fields in _group_stats(pgid).values())
 
 
 @dataclass

@@ -156,17 +156,12 @@ def _graph(w: dict[str, Float32Array], heads: int, eps: float, depth: int, poole
     )
     summed = node("Add", [words, positions], "words_pos")
     summed = node("Add", [summed, const("token_type", w["embeddings.token_type_embeddings.weight"][0])], "emb_sum")
-    x = node(
-        "LayerNormalization",
-        [
-            summed,
-            const("emb_ln_w", w["embeddings.LayerNorm.weight"]),
-            const("emb_ln_b", w["embeddings.LayerNorm.bias"]),
-        ],
-        "state_0",
-        axis=-1,
-        epsilon=eps,
-    )
+    def layer_norm(source: str, key: str, label: str) -> str:
+        """LayerNormalization over the last axis with the weight and bias stored under ``key``."""
+        scale_and_shift = [const(label + "_w", w[key + ".weight"]), const(label + "_b", w[key + ".bias"])]
+        return node("LayerNormalization", [source, *scale_and_shift], label, axis=-1, epsilon=eps)
+
+    x = layer_norm(summed, "embeddings.LayerNorm", "state_0")
 
     # Padding gets -1e9 added to its attention scores: (batch, 1, 1, tokens), broadcast over heads and queries.
     inverted = node("Sub", [const("f_one", np.array(1.0, dtype=np.float32)), "attention_mask"], "inv_mask")
@@ -199,31 +194,11 @@ def _graph(w: dict[str, Float32Array], heads: int, eps: float, depth: int, poole
         context = node("Transpose", [node("MatMul", [attention, v], t + "ctx_h")], t + "ctx_t", perm=[0, 2, 1, 3])
         context = node("Reshape", [context, merge_heads], t + "ctx")
         attended = dense(context, "attention.output.dense", "attn_out")
-        x = node(
-            "LayerNormalization",
-            [
-                node("Add", [attended, x], t + "attn_res"),
-                const(t + "ln1_w", w[p + "attention.output.LayerNorm.weight"]),
-                const(t + "ln1_b", w[p + "attention.output.LayerNorm.bias"]),
-            ],
-            t + "ln1",
-            axis=-1,
-            epsilon=eps,
-        )
+        x = layer_norm(node("Add", [attended, x], t + "attn_res"), p + "attention.output.LayerNorm", t + "ln1")
         # BERT's GELU is the exact (erf) one.
         inner = node("Gelu", [dense(x, "intermediate.dense", "inner")], t + "gelu", approximate="none")
         out = dense(inner, "output.dense", "ffn_out")
-        x = node(
-            "LayerNormalization",
-            [
-                node("Add", [out, x], t + "ffn_res"),
-                const(t + "ln2_w", w[p + "output.LayerNorm.weight"]),
-                const(t + "ln2_b", w[p + "output.LayerNorm.bias"]),
-            ],
-            f"state_{i + 1}",
-            axis=-1,
-            epsilon=eps,
-        )
+        x = layer_norm(node("Add", [out, x], t + "ffn_res"), p + "output.LayerNorm", f"state_{i + 1}")
 
     float_type = onnx.TensorProto.FLOAT
     graph = helper.make_graph(

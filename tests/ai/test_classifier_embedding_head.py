@@ -14,19 +14,12 @@ require_modules("the embeddings extra", "tokenizers", "safetensors", "gt_all_min
 
 from runtime.ai.classifier import TextClassifier  # noqa: E402
 from runtime.ai.evaluate import read_csv, stratified_folds  # noqa: E402
+from runtime.ai.presets import PRESETS  # noqa: E402
 
 SLICE = Path(__file__).with_name("banking77_slice.csv")
-OPTIONS = {
-    "embeddings": "minilm",
-    "embedding_layers": (4, 6),
-    "embedding_concat": True,
-    "embedding_weight": 2.83,
-    "embedding_head": "logistic",
-    "head_weight": 0.2,
-    "neighbour_weight": 1.0,
-    "calibration_folds": 2,
-    "seed": 3,
-}
+# The shipped configuration (ai.classifier: minilm), with fewer calibration folds for a small slice.
+OPTIONS = {**{k: v for k, v in PRESETS["minilm"].items() if k != "embedding_runtime"}, "calibration_folds": 2,
+           "seed": 3}
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +30,7 @@ def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_int8_logistic_head_learns_and_round_trips(tmp_path: Path) -> None:
     texts, labels = read_csv(SLICE, "text", "category")
     train, test = stratified_folds(labels, 4, seed=1)[0]
-    model = TextClassifier(**OPTIONS, embedding_runtime="onnx-int8")  # type: ignore[arg-type]
+    model = TextClassifier(**OPTIONS, embedding_runtime="onnx-int8")
     model.fit([texts[i] for i in train], [labels[i] for i in train])
     held = [texts[i] for i in test]
     predicted = [p.label for p in model.predict(held)]
@@ -65,8 +58,8 @@ def test_logistic_head_leaves_the_svm_to_the_n_grams_and_scales_by_head_weight()
     texts, labels = read_csv(SLICE, "text", "category")
     options = {**OPTIONS, "neighbours": 0, "embedding_runtime": "onnx"}
     plain = TextClassifier(calibration_folds=2, seed=3).fit(texts, labels)
-    with_head = TextClassifier(**options).fit(texts, labels)  # type: ignore[arg-type]
-    doubled = TextClassifier(**{**options, "head_weight": 0.4}).fit(texts, labels)  # type: ignore[arg-type]
+    with_head = TextClassifier(**options).fit(texts, labels)
+    doubled = TextClassifier(**{**options, "head_weight": 0.4}).fit(texts, labels)
     rows = plain.weights.shape[0]
     # The SVM never saw the embedding: its n-gram weights are those of the n-gram model.
     np.testing.assert_allclose(with_head.weights[:rows], plain.weights, atol=1e-6)
