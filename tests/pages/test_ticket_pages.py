@@ -136,8 +136,17 @@ def test_page_lays_out_every_section_and_field_of_the_type_in_its_state(desk: De
     for field in ticket_type.fields:
         assert f"<dt>{dict(field.label)['en']}</dt>" in html
     assert "<dd>LT-004711</dd>" in html
-    # The clocks carry what tessera.js counts down.
-    assert re.search(r'data-sla-remaining="-?\d+" data-sla-running="true"', html)
+    # The clocks carry what tessera.js counts down: the business seconds left, and whether they are running now,
+    # which they are only while the clock's calendar is open (as the API says: the test runs at any hour).
+    api = client.get(f"/api/v1/tickets/{IN_PROGRESS}/sla")
+    assert api.status_code == 200
+    clocks = {c["metric"]: c for c in api.json()}
+    clock_item = r'data-metric="(\w+)">(?:(?!</li>).)*?data-sla-remaining="(-?\d+)" data-sla-running="(true|false)"'
+    shown = re.findall(clock_item, html, re.DOTALL)
+    assert shown
+    for metric, remaining, running in shown:
+        assert running == ("true" if clocks[metric]["counting"] else "false")
+        assert abs(int(remaining) - clocks[metric]["remaining_seconds"]) <= 5
     for key in ('data-key="r"', 'data-key="n"', 'data-key="e"', "data-composer", "<kbd>r</kbd>"):
         assert key in html
 
