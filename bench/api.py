@@ -182,8 +182,9 @@ class Servers:
         self.logs.clear()
 
 
-def cli(database: Path, *args: str) -> str:
-    argv = [sys.executable, str(CLI), "--root", str(REPO), "--database-url", f"sqlite:///{database}", *args]
+def cli(url: str, *args: str) -> str:
+    """``cli.py`` on the shipped desk against the database at ``url``; its output, or an error with what it said."""
+    argv = [sys.executable, str(CLI), "--root", str(REPO), "--database-url", url, *args]
     result = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=REPO, timeout=300)
     if result.returncode != 0:
         msg = f"{' '.join(args)} exited with {result.returncode}:\n{result.stdout}{result.stderr}"
@@ -191,11 +192,12 @@ def cli(database: Path, *args: str) -> str:
     return result.stdout
 
 
-def prepared_database(path: Path) -> str:
-    """Migrate and seed the demo desk into ``path``; return a token for alex (tickets read and write)."""
-    cli(path, "migrate")
-    cli(path, "demo", "--no-serve")
-    out = cli(path, "token", "create", "--agent", "alex", "--label", "bench", "--scope", "tickets:read",
+def prepared_database(url: str) -> str:
+    """Migrate and seed the demo desk into the database at ``url`` (SQLite or PostgreSQL); return a token for alex
+    (tickets read and write)."""
+    cli(url, "migrate")
+    cli(url, "demo", "--no-serve")
+    out = cli(url, "token", "create", "--agent", "alex", "--label", "bench", "--scope", "tickets:read",
               "--scope", "tickets:write")
     return out.splitlines()[1]
 
@@ -519,7 +521,7 @@ def visible_ids(database: Path, limit: int = 5000) -> list[int]:
 
 def prepared_with_tickets(database: Path, count: int) -> str:
     """A migrated and seeded desk with ``count`` bulk-loaded tickets; return alex's token."""
-    token = prepared_database(database)
+    token = prepared_database(f"sqlite:///{database}")
     print(f"bulk-loading {count:,} tickets into {database.name} …", flush=True)
     seconds = bulk_load(database, count)
     print(f"  loaded {count:,} tickets (+ it_support rows, indexes rebuilt) in {seconds:.1f} s "

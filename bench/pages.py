@@ -135,7 +135,7 @@ def check_pages(server: Server, cookie: str, paths: list[str]) -> None:
 
 def measure(args: argparse.Namespace, scratch: Path, servers: Servers) -> list[Row]:
     database = scratch / "tessera.db"
-    prepared_database(database)
+    prepared_database(f"sqlite:///{database}")
     set_password(database)
     print(f"bulk-loading {args.tickets:,} tickets …", flush=True)
     seconds = bulk_load(database, args.tickets)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,9 +45,10 @@ from bench.api import (  # noqa: E402
     Servers,
     create_body,
     drive,
+    prepared_database,
     request_bytes,
 )
-from bench.results import Figure, record  # noqa: E402
+from bench.results import Figure, load_text, record  # noqa: E402
 
 PG_SERVER = os.environ.get("TESSERA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 LEVELS = (1, 16, 64)
@@ -70,24 +70,6 @@ def scratch_database(prefix: str = "bench_pg_scale") -> Iterator[str]:
         with admin.connect() as connection:
             connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.dispose()
-
-
-def cli(url: str, *args: str) -> str:
-    result = subprocess.run([sys.executable, str(CLI), "--root", str(REPO), "--database-url", url, *args],
-                            capture_output=True, text=True, check=False, cwd=REPO, timeout=300)
-    if result.returncode != 0:
-        msg = f"{' '.join(args)} exited with {result.returncode}:\n{result.stdout}{result.stderr}"
-        raise RuntimeError(msg)
-    return result.stdout
-
-
-def prepared(url: str) -> str:
-    """The demo desk in the database at ``url``; a token for alex (tickets read and write)."""
-    cli(url, "migrate")
-    cli(url, "demo", "--no-serve")
-    out = cli(url, "token", "create", "--agent", "alex", "--label", "bench", "--scope", "tickets:read",
-              "--scope", "tickets:write")
-    return out.splitlines()[1]
 
 
 def serve(servers: Servers, url: str, processes: int) -> Server:
@@ -135,7 +117,7 @@ def table(rows: list[tuple[Run, Run]]) -> str:
 def measure(args: argparse.Namespace, scratch: Path) -> tuple[list[tuple[Run, Run]], str]:
     rows: list[tuple[Run, Run]] = []
     with scratch_database() as url:
-        token = prepared(url)
+        token = prepared_database(url)
         servers = Servers(scratch)
         try:
             for processes in (1, 2):
@@ -177,12 +159,10 @@ def main(argv: list[str] | None = None) -> int:
                       baseline_name="bare Litestar validated POST"))
     print()
     print(table(rows))
-    load_after = os.getloadavg()
     print(f"\nnumber gaps or repeats: {numbering}; {args.warmup:g} s warm-up + {args.duration:g} s per row; "
           f"{os.cpu_count()} cores shared by PostgreSQL, the servers and the load generator; "
           f"python {sys.version.split()[0]}; run took {time.monotonic() - started:.0f} s")
-    print(f"load average (1/5/15 min) before {load_before[0]:.2f} / {load_before[1]:.2f} / {load_before[2]:.2f}, "
-          f"after {load_after[0]:.2f} / {load_after[1]:.2f} / {load_after[2]:.2f}")
+    print(load_text(load_before))
     return 0
 
 

@@ -56,6 +56,13 @@ def record(figure: Figure) -> Figure:
     return figure
 
 
+def load_text(before: tuple[float, float, float]) -> str:
+    """The machine's load average when a run began and now: what every figure of a shared machine is read with."""
+    after = os.getloadavg()
+    return (f"load average (1/5/15 min) before {before[0]:.2f} / {before[1]:.2f} / {before[2]:.2f}, after "
+            f"{after[0]:.2f} / {after[1]:.2f} / {after[2]:.2f}")
+
+
 def read(path: Path) -> list[Figure]:
     if not path.exists():
         return []

@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.results import RESULTS_ENV, Figure, read, table  # noqa: E402
+from bench.results import RESULTS_ENV, Figure, load_text, read, table  # noqa: E402
 
 PG_SERVER = os.environ.get("TESSERA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
@@ -140,7 +140,7 @@ def run_one(bench: Bench, full: bool, postgres: bool, logs: Path) -> Outcome:
     return Outcome(bench, "failed" if reason else "ok", seconds, log, reason, figures)
 
 
-def machine(postgres_version: str | None, load_before: Sequence[float]) -> str:
+def machine(postgres_version: str | None, load_before: tuple[float, float, float]) -> str:
     model = "unknown CPU"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
@@ -149,12 +149,9 @@ def machine(postgres_version: str | None, load_before: Sequence[float]) -> str:
                 break
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
                             check=False).stdout.strip() or "unknown"
-    after = os.getloadavg()
     return (f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, commit {commit}; {os.cpu_count()} cores ({model}), "
             f"{platform.system()} {platform.release()}; Python {platform.python_version()}, SQLite "
-            f"{sqlite3.sqlite_version}, PostgreSQL {postgres_version or 'not reachable'}; load average (1/5/15 min) "
-            f"before {load_before[0]:.2f} / {load_before[1]:.2f} / {load_before[2]:.2f}, after {after[0]:.2f} / "
-            f"{after[1]:.2f} / {after[2]:.2f}")
+            f"{sqlite3.sqlite_version}, PostgreSQL {postgres_version or 'not reachable'}; {load_text(load_before)}")
 
 
 def report(outcomes: list[Outcome], header: str) -> str:

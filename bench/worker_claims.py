@@ -45,7 +45,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.api import free_port  # noqa: E402
 from bench.pg_scale import scratch_database  # noqa: E402
-from bench.results import Figure, record  # noqa: E402
+from bench.results import Figure, load_text, record  # noqa: E402
 from bench.sla_sweep import Desk, Stamps, load, prepared  # noqa: E402
 
 CLI = REPO / "cli.py"
@@ -260,11 +260,9 @@ def main(argv: list[str] | None = None) -> int:
                       baseline_name="the same work with one worker"))
     print()
     print(table(results))
-    load_after = os.getloadavg()
     print(f"\n{os.cpu_count()} cores shared by PostgreSQL, the workers and this process (the SMTP server); "
           f"python {sys.version.split()[0]}; run took {time.monotonic() - began:.0f} s")
-    print(f"load average (1/5/15 min) before {load_before[0]:.2f} / {load_before[1]:.2f} / {load_before[2]:.2f}, "
-          f"after {load_after[0]:.2f} / {load_after[1]:.2f} / {load_after[2]:.2f}")
+    print(load_text(load_before))
     return 0
 
 
