@@ -39,14 +39,9 @@ class TriageQueue:
         self.enabled = compiled.definitions.project.ai.triage
         self._insert = RowInsert(compiled.table("triage_jobs"))
 
-    def ticket_created(self, connection: sa.Connection, ticket: Mapping[str, Any], given: Collection[str],
-                       now: dt.datetime) -> None:
-        self.write(connection, self.draft(connection.dialect, ticket, given, now), ticket["id"])
-
     def draft(self, dialect: sa.Dialect, ticket: Mapping[str, Any], given: Collection[str], now: dt.datetime
               ) -> RowDraft | None:
-        """The job ``ticket_created`` queues, converted ahead of the ticket's insert (None: the desk does not
-        triage)."""
+        """The job a new ticket queues, converted ahead of the ticket's insert (None: the desk does not triage)."""
         if not self.enabled:
             return None
         return self._insert.draft(dialect, {

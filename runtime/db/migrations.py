@@ -109,7 +109,12 @@ def head_revision(paths: Paths) -> str | None:
 
 def current_revision(engine: sa.Engine) -> str | None:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return revision_on(connection)
+
+
+def revision_on(connection: sa.Connection) -> str | None:
+    """The revision the database is at, read in the caller's transaction (None: never migrated)."""
+    return MigrationContext.configure(connection).get_current_revision()
 
 
 def is_known(paths: Paths, revision: str) -> bool:

@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from runtime.db.engine import write_transaction
-from runtime.ops.tables import describe_rows, desk_tables, existing_rows, row_counts
+from runtime.ops.tables import count_differences, describe_rows, desk_tables, existing_rows, row_counts
 
 Progress = Callable[[str, int], None]  # table, rows copied so far
 
@@ -41,8 +41,7 @@ class CopyResult:
 
     @property
     def differences(self) -> dict[str, tuple[int, int]]:
-        return {name: (count, self.target.get(name, 0)) for name, count in self.source.items()
-                if self.target.get(name, 0) != count}
+        return count_differences(self.source, self.target)
 
 
 def self_references(table: sa.Table) -> list[sa.Column[Any]]:

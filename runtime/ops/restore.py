@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from runtime.compile.desk import CompiledDesk
 from runtime.ops import files, pg_tools, snapshot
 from runtime.ops.backup import ATTACHMENTS, attachment_store, model_folder, read_manifest
-from runtime.ops.tables import describe_rows, existing_rows, row_counts
+from runtime.ops.tables import count_differences, describe_rows, existing_rows, row_counts
 
 
 class RestoreRefused(Exception):
@@ -33,10 +33,7 @@ class Restored:
     @property
     def differences(self) -> dict[str, tuple[int, int]]:
         """Table → (rows the manifest lists, rows the restored database has), where they differ."""
-        expected: dict[str, int] = self.manifest["counts"]
-        return {name: (expected.get(name, 0), self.counts.get(name, 0))
-                for name in sorted(set(expected) | set(self.counts))
-                if expected.get(name, 0) != self.counts.get(name, 0)}
+        return count_differences(self.manifest["counts"], self.counts)
 
 
 def restore(compiled: CompiledDesk, engine: sa.Engine, folder: Path, *, force: bool) -> Restored:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from runtime.db.migrations import revision_on
 from runtime.ops import pg_tools
 from runtime.ops.tables import row_counts
 
@@ -33,19 +34,12 @@ class Snapshot:
     sha256s: set[str]
 
 
-def revision_of(connection: sa.Connection) -> str | None:
-    if not sa.inspect(connection).has_table("alembic_version"):
-        return None
-    value = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-    return None if value is None else str(value)
-
-
 class NotADesk(ValueError):
     """The database holds no desk yet: there is nothing to back up."""
 
 
 def _described(connection: sa.Connection, metadata: sa.MetaData) -> tuple[str | None, dict[str, int], set[str]]:
-    revision = revision_of(connection)
+    revision = revision_on(connection)
     if revision is None:
         raise NotADesk("the database has no desk in it (never migrated): nothing to back up")
     attachments = metadata.tables["attachments"]

@@ -35,3 +35,9 @@ def describe_rows(counts: dict[str, int], limit: int = 5) -> str:
     shown = [f"{name} ({count:,} rows)" for name, count in sorted(counts.items(), key=lambda kv: -kv[1])[:limit]]
     more = len(counts) - len(shown)
     return ", ".join(shown) + (f" and {more} more tables" if more > 0 else "")
+
+
+def count_differences(expected: dict[str, int], found: dict[str, int]) -> dict[str, tuple[int, int]]:
+    """Table → (rows expected, rows found), for every table where the two differ (a table absent counts 0)."""
+    return {name: (expected.get(name, 0), found.get(name, 0)) for name in sorted(set(expected) | set(found))
+            if expected.get(name, 0) != found.get(name, 0)}

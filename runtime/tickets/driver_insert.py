@@ -48,9 +48,6 @@ class _Prepared:
         """Converted values as the driver takes them: a mapping (pyformat) or a tuple in placeholder order (qmark)."""
         return converted if self.order is None else tuple(converted[name] for name in self.order)
 
-    def parameters(self, row: Mapping[str, Any]) -> Any:
-        return self.bind(self.convert(row))
-
 
 def _none_once(processor: Processor) -> Processor:
     """The processor, with its answer for None worked out once: a JSON column turns None into the text 'null' by

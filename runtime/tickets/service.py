@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -146,11 +146,8 @@ class TicketService:
         elif not actor.is_agent:
             msg = "only agents and requesters create tickets"
             raise Forbidden(msg)
-        if reading is None:
-            with self.engine.connect() as connection:
-                organization_id = check_relations(connection, self.compiled, type_name, values, organization=True)
-        else:
-            organization_id = check_relations(reading, self.compiled, type_name, values, organization=True)
+        with nullcontext(reading) if reading is not None else self.engine.connect() as connection:
+            organization_id = check_relations(connection, self.compiled, type_name, values, organization=True)
         return NewTicket(actor, type_name, ticket_type.number_prefix, values, organization_id,
                          frozenset(k for k, v in given.items() if v not in (None, "", [])))
 

@@ -91,3 +91,16 @@ def test_backup_reports_attachment_files_the_database_names_but_the_folder_lacks
     assert sha in result.stderr
     manifest = json.loads((install.backups / "incomplete" / "manifest.json").read_text())
     assert manifest["attachments"]["missing"] == [sha]
+
+
+def test_restore_fails_when_the_restored_database_does_not_hold_what_the_manifest_lists(tmp_path: Path,
+                                                                                      seeded: Seeded) -> None:
+    install = Install(tmp_path).create(seeded.state)
+    install.run(tessera("backup", "--to", "/var/backups/tessera/checked"))
+    manifest_file = install.backups / "checked" / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    listed = manifest["counts"]["tickets"]
+    manifest["counts"]["tickets"] = listed + 1  # as if the dump had lost a ticket on the way
+    manifest_file.write_text(json.dumps(manifest))
+    result = install.run(tessera("restore", "--from", "/var/backups/tessera/checked", "--force", exit_code=1))
+    assert f"tickets: the manifest lists {listed + 1:,} rows, the database has {listed:,}" in result.stderr
