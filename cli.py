@@ -163,13 +163,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ["TESSERA_DATABASE_URL"] = database_url(args, compiled)
     ours = metrics.multiprocess_folder() is None
     shared = metrics.prepare_multiprocess()  # where the processes add up their request counters
+    from runtime.web import processes
+
+    logs.configure(fmt, level)
+    plan = processes.Plan("runtime.web.asgi:app", host, port, workers,
+                          {"log_level": level, "log_config": logs.logging_config(fmt, level), "access_log": False})
     try:
-        uvicorn.run("runtime.web.asgi:app", host=host, port=port, workers=workers, log_level=level,
-                    log_config=logs.logging_config(fmt, level), access_log=False, app_dir=str(HERE))
+        return processes.serve(plan)
     finally:
         if ours:
             metrics.remove_multiprocess(shared)
-    return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

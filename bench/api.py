@@ -6,7 +6,8 @@ on 127.0.0.1 and is stopped at the end, also on Ctrl-C or an error:
 1. a demo desk in a temporary SQLite file (``cli.py migrate`` and ``demo --no-serve``) plus ``--small``
    bulk-loaded tickets (default 100,000), an API token for the agent ``alex`` (a supervisor in the service
    desk team, so the access rules apply), served by ``cli.py serve --workers 2``;
-2. the baseline, ``bench/baseline_app.py`` under ``uvicorn --workers 2``: a POST that validates the same
+2. the baseline, ``bench/baseline_app.py`` served the same way (``python -m runtime.web.processes``, uvicorn in
+   two processes, each with a listening socket of its own): a POST that validates the same
    body with a pydantic model and returns 201, and a GET returning a fixed ticket;
 3. a load generator in this process (asyncio streams, HTTP/1.1 keep-alive, one connection per unit of
    concurrency, opened one after another during the warm-up as arriving clients open them) drives each benchmark
@@ -20,9 +21,9 @@ ones mostly open, old ones closed, spread over teams, priorities and requesters)
 per second, median and 99th-percentile latency, errors (non-2xx answers and broken connections), the
 target, the ratio to the baseline's throughput at the same concurrency (creates to its POST, reads to its
 GET), the CPU time the server's processes spent per request and how the connections were spread over the
-server's worker processes (uvicorn's workers share one listening socket, and whichever is awake first accepts:
-connections opened in one burst all went to one of the two workers in some runs, so they are opened a few
-milliseconds apart). Below it: the generator's own CPU use (near 100 % of a core it, not the server, would be the
+server's worker processes (each process listens on a socket of its own, ``SO_REUSEPORT``, and the kernel hashes
+each new connection to one of them, so an uneven split such as 11/5 happens; connections are still opened a few
+milliseconds apart, as arriving clients open them). Below it: the generator's own CPU use (near 100 % of a core it, not the server, would be the
 limit) and the machine's load average. The headline figures also go to bench/results.py's table.
 """
 
@@ -209,9 +210,11 @@ def serve_tessera(servers: Servers, name: str, database: Path) -> Server:
 
 
 def serve_baseline(servers: Servers) -> Server:
-    # The same server and settings as `cli.py serve` (uvicorn, its default loop and HTTP parser, access log).
-    return servers.start("baseline", [sys.executable, "-m", "uvicorn", "bench.baseline_app:app", "--host", HOST,
-                                      "--port", "{port}", "--workers", str(WORKERS), "--log-level", "info"])
+    # The same server and settings as `cli.py serve` (uvicorn, its default loop and HTTP parser, access log, one
+    # listening socket per process: runtime/web/processes.py).
+    return servers.start("baseline", [sys.executable, "-m", "runtime.web.processes", "bench.baseline_app:app",
+                                      "--host", HOST, "--port", "{port}", "--workers", str(WORKERS),
+                                      "--log-level", "info"])
 
 
 # --- the load generator ---------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 ``POST /api/v1/types/it_support/tickets`` validates the same JSON body as Tessera's typed create (a
 pydantic model with the IT support fields and their constraints) and returns it with 201;
 ``GET /api/v1/tickets/{id}`` returns a fixed ticket-sized JSON object. Run with
-``uvicorn bench.baseline_app:app --workers 2`` from the repository folder.
+``python -m runtime.web.processes bench.baseline_app:app --workers 2`` from the repository folder (as
+``cli.py serve --workers 2`` serves the desk).
 """
 
 from __future__ import annotations

@@ -126,3 +126,118 @@ def test_serve_refuses_a_database_behind_the_definitions(tmp_path: Path) -> None
     result = cli(root, f"sqlite:///{tmp_path / 'empty.db'}", "serve", "--workers", "2", "--port", str(free_port()))
     assert result.returncode == 2
     assert "Run `python cli.py migrate`" in result.stderr
+
+
+def _listening_and_established(port: int) -> tuple[set[str], set[str]]:
+    """Inodes of the sockets listening on ``port`` and of the connections accepted on it (Linux /proc)."""
+    listening, established = set(), set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                cells = line.split()
+                if int(cells[1].rsplit(":", 1)[1], 16) == port:
+                    {"0A": listening, "01": established}.get(cells[3], set()).add(cells[9])
+    return listening, established
+
+
+def _sockets_of(pid: int) -> set[str]:
+    found = set()
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    found.add(target[8:-1])
+    return found
+
+
+def _children(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@pytest.fixture
+def served(desk: tuple[Path, str], tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
+    """``serve --workers 2``: its process, port and output file."""
+    port = free_port()
+    output = tmp_path / "served.log"
+    with output.open("wb") as log:
+        process = subprocess.Popen([sys.executable, str(CLI), "--root", str(desk[0]), "--database-url", desk[1],
+                                    "serve", "--workers", "2", "--host", "127.0.0.1", "--port", str(port)],
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_until_answering(process, f"http://127.0.0.1:{port}/readyz", output)
+            yield process, port, output
+        finally:
+            stop(process)
+
+
+def server_processes(parent: int, port: int) -> dict[int, set[str]]:
+    """The parent's children that listen on ``port``, each with the inodes of its listening sockets there."""
+    listening, _ = _listening_and_established(port)
+    held = {child: _sockets_of(child) & listening for child in _children(parent)}
+    return {child: inodes for child, inodes in held.items() if inodes}
+
+
+def test_each_server_process_listens_on_a_socket_of_its_own_and_connections_reach_both(
+        served: tuple[subprocess.Popen[bytes], int, Path]) -> None:
+    process, port, _ = served
+    listeners = server_processes(process.pid, port)
+    assert len(listeners) == 2
+    first, second = listeners.values()
+    assert len(first) == len(second) == 1
+    assert first != second  # uvicorn's own --workers would show one socket shared by both
+    assert not _sockets_of(process.pid) & _listening_and_established(port)[0]  # the parent only supervises
+    # Thirty-two connections opened at once, as a proxy's pool would: the kernel spreads them over both sockets
+    # (all of them on one would happen once in two billion runs).
+    clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) for _ in range(32)]
+    try:
+        for client in clients:
+            assert client.get("/healthz").status_code == 200
+        _, established = _listening_and_established(port)
+        held = [len(_sockets_of(child) & established) for child in listeners]
+        assert sum(held) == 32
+        assert min(held) > 0, held
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_a_server_process_that_dies_is_replaced_and_the_port_keeps_answering(
+        served: tuple[subprocess.Popen[bytes], int, Path]) -> None:
+    process, port, output = served
+    before = server_processes(process.pid, port)
+    victim = min(before)
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + START_TIMEOUT
+    after = server_processes(process.pid, port)
+    while (len(after) < 2 or victim in after) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        after = server_processes(process.pid, port)
+    assert victim not in after
+    assert len(after) == 2, output.read_text()
+    assert process.poll() is None
+    for _ in range(8):
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10).status_code == 200
+    assert f"server process {victim} exited" in output.read_text()
+
+
+def test_sigterm_stops_every_server_process_and_the_parent_exits_0(
+        served: tuple[subprocess.Popen[bytes], int, Path]) -> None:
+    process, port, _ = served
+    children = list(server_processes(process.pid, port))
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    for child in children:
+        assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+def test_serve_refuses_a_port_another_server_listens_on(desk: tuple[Path, str]) -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        result = cli(*desk, "serve", "--workers", "2", "--host", "127.0.0.1", "--port", str(port))
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr + result.stdout
