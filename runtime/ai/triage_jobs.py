@@ -52,6 +52,12 @@ class TriageQueue:
         if job is not None:
             self._insert.execute_draft(connection, job, {"ticket_id": ticket_id})
 
+    def write_many(self, connection: sa.Connection, jobs: list[tuple[RowDraft | None, int]]) -> None:
+        """The jobs of several new tickets (each with its ticket's key) in multi-row statements."""
+        queued = [(job, ticket_id) for job, ticket_id in jobs if job is not None]
+        if queued:
+            self._insert.execute_drafts(connection, [job for job, _ in queued], [{"ticket_id": t} for _, t in queued])
+
 
 class TriageWorker:
     """The worker's duty: triage every queued ticket that is due."""

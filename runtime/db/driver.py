@@ -18,10 +18,13 @@ import sqlalchemy as sa
 class Done:
     row: tuple[Any, ...] | None  # the first row the statement returned (RETURNING), if any
     lastrowid: int | None  # SQLite's key of the row inserted last
+    rest: tuple[tuple[Any, ...], ...] = ()  # the rows after the first, when asked for all
 
 
-def execute(connection: sa.Connection, sql: str, parameters: Any, *, many: bool = False) -> Done:
-    """Run ``sql`` (in the dialect's parameter style) with ``parameters``, or with each of them when ``many``."""
+def execute(connection: sa.Connection, sql: str, parameters: Any, *, many: bool = False, every: bool = False
+            ) -> Done:
+    """Run ``sql`` (in the dialect's parameter style) with ``parameters``, or with each of them when ``many``;
+    ``every``: keep all the rows it returns, not only the first."""
     cursor = connection.connection.cursor()
     error = connection.dialect.loaded_dbapi.Error
     try:
@@ -30,8 +33,9 @@ def execute(connection: sa.Connection, sql: str, parameters: Any, *, many: bool 
         else:
             cursor.execute(sql, parameters)
         row = cursor.fetchone() if cursor.description is not None else None
+        rest = tuple(tuple(r) for r in cursor.fetchall()) if every and row is not None else ()
         # psycopg's cursors have no lastrowid: PostgreSQL returns keys with RETURNING.
-        return Done(tuple(row) if row is not None else None, getattr(cursor, "lastrowid", None))
+        return Done(tuple(row) if row is not None else None, getattr(cursor, "lastrowid", None), rest)
     except error as exc:
         raise sa.exc.DBAPIError.instance(sql, parameters, exc, error, dialect=connection.dialect) from exc
     finally:

@@ -31,6 +31,9 @@ from runtime.db.engine import write_transaction, writer_gate
 T = TypeVar("T")
 Work = Callable[[sa.Connection], T]
 Transaction = Callable[[], AbstractContextManager[sa.Connection]]
+# How a job can be done together with like jobs of the same batch: a function doing the work of many items in one
+# go (returning their results in order), and this job's item.
+Alongside = tuple[Callable[[sa.Connection, list[Any]], list[T]], Any]
 
 # Work items in one transaction at most: the write lock is held for all of them, and the first waits for the last.
 MOST = 50
@@ -39,10 +42,11 @@ log = logging.getLogger("tessera.db")
 
 
 class _Job(Generic[T]):
-    __slots__ = ("alone", "done", "error", "result", "work")
+    __slots__ = ("alone", "alongside", "done", "error", "result", "work")
 
-    def __init__(self, work: Work[T]) -> None:
+    def __init__(self, work: Work[T], alongside: Alongside[T] | None = None) -> None:
         self.work = work
+        self.alongside = alongside
         self.result: T | None = None
         self.error: Exception | None = None
         self.done = False
@@ -70,9 +74,13 @@ class GroupCommit:
         with self._changed:
             return len(self._queue)
 
-    def run(self, work: Work[T]) -> T:
-        """``work(connection)`` in a write transaction, perhaps shared; its result once committed, or its error."""
-        job: _Job[T] = _Job(work)
+    def run(self, work: Work[T], alongside: Alongside[T] | None = None) -> T:
+        """``work(connection)`` in a write transaction, perhaps shared; its result once committed, or its error.
+
+        ``alongside`` (``(many, item)``): when the shared transaction holds other jobs with the same ``many``, they
+        are done by one call ``many(connection, items)`` in a savepoint of their own; should it fail, each of them
+        is done by its own ``work`` in its own savepoint instead, so the outcome is as if they had run one by one."""
+        job: _Job[T] = _Job(work, alongside)
         with self._changed:
             self._queue.append(job)
             while self._leading and not job.settled:
@@ -141,7 +149,15 @@ class GroupCommit:
         # which costs more than the rest of a small job's statements.
         driver = connection.connection.driver_connection
         assert driver is not None
+        kinds: dict[Callable[..., Any], list[_Job[Any]]] = {}
         for job in batch:
+            if job.alongside is not None:
+                kinds.setdefault(job.alongside[0], []).append(job)
+        one_by_one = [job for job in batch if job.alongside is None]
+        for many, jobs in kinds.items():
+            if len(jobs) < 2 or not GroupCommit._all_at_once(connection, driver, many, jobs, outcomes):
+                one_by_one += jobs
+        for job in one_by_one:
             driver.execute(SAVEPOINT)
             try:
                 result = job.work(connection)
@@ -155,10 +171,30 @@ class GroupCommit:
                 outcomes.append((job, result, None))
 
 
+    @staticmethod
+    def _all_at_once(connection: sa.Connection, driver: Any, many: Callable[[sa.Connection, list[Any]], list[Any]],
+                     jobs: list[_Job[Any]], outcomes: list[tuple[_Job[Any], Any, Exception | None]]) -> bool:
+        """Do ``jobs`` with one call of ``many`` in a savepoint; False (nothing of it kept) if that failed."""
+        driver.execute(SAVEPOINT)
+        try:
+            results = many(connection, [job.alongside[1] for job in jobs])  # type: ignore[index]
+            if len(results) != len(jobs):
+                msg = f"{len(results)} results for {len(jobs)} jobs"
+                raise RuntimeError(msg)
+        except Exception:
+            log.info("%d jobs done together failed; each runs on its own", len(jobs), exc_info=True)
+            driver.execute(ROLLBACK_TO)
+            driver.execute(RELEASE)
+            return False
+        driver.execute(RELEASE)
+        outcomes.extend((job, result, None) for job, result in zip(jobs, results, strict=True))
+        return True
+
+
 class _Alone(GroupCommit):
     """Each thread's work in its own transaction: for in-memory SQLite, where every thread has its own database."""
 
-    def run(self, work: Work[T]) -> T:
+    def run(self, work: Work[T], alongside: Alongside[T] | None = None) -> T:  # noqa: ARG002 - always alone
         with self.transaction() as connection:
             return work(connection)
 

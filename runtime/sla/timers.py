@@ -96,6 +96,27 @@ class SlaClocks:
         ids = [self._insert.execute_draft(connection, row, {"ticket_id": ticket_id}) for row in started.timers]
         self._insert_event.execute_draft(connection, started.events, [{"timer_id": ids[i]} for i in started.owners])
 
+    def write_started_many(self, connection: sa.Connection, started: list[tuple[StartedClocks | None, int]]) -> None:
+        """``write_started`` for several tickets (each planned clocks with its ticket's key), each table's rows in
+        multi-row statements."""
+        timers: list[RowDraft] = []
+        late: list[dict[str, Any]] = []
+        owners: list[int] = []
+        events: list[dict[str, Any]] = []
+        for planned, ticket_id in started:
+            if planned is None:
+                continue
+            first = len(timers)
+            timers += planned.timers
+            late += [{"ticket_id": ticket_id}] * len(planned.timers)
+            events += planned.events
+            owners += [first + i for i in planned.owners]
+        if not timers:
+            return
+        # A ticket starts one clock per metric: the ticket and the metric tell the returned keys apart.
+        ids = self._insert.execute_drafts(connection, timers, late, match=("ticket_id", "metric"))
+        self._insert_event.execute_draft(connection, events, [{"timer_id": ids[i]} for i in owners])
+
     def ticket_changed(self, connection: sa.Connection, before: Mapping[str, Any], after: Mapping[str, Any],
                        at: dt.datetime) -> None:
         reselect = any(before.get(name) != after.get(name) for name in self._selection_fields)

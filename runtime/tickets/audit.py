@@ -56,3 +56,9 @@ def draft(dialect: sa.Dialect, events: sa.Table, actor: Actor, channel: str, act
 
 def write(connection: sa.Connection, events: sa.Table, drafted: list[dict[str, Any]], ticket_id: int) -> None:
     _insert(events).execute_draft(connection, drafted, {"ticket_id": ticket_id})
+
+
+def write_many(connection: sa.Connection, events: sa.Table, drafted: list[dict[str, Any]], tickets: list[int]) -> None:
+    """Drafted events of several tickets, ``tickets`` naming each one's ticket."""
+    if drafted:
+        _insert(events).execute_draft(connection, drafted, [{"ticket_id": t} for t in tickets])

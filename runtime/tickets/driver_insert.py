@@ -23,6 +23,9 @@ import sqlalchemy as sa
 from runtime.db import driver
 
 Processor = Callable[[Any], Any] | None
+# Rows in one multi-row INSERT at most: SQLite (3.32+) takes 32,766 parameters to a statement, and each count of
+# rows is a statement of its own in the driver's cache.
+ROWS_PER_STATEMENT = 100
 
 
 class _Prepared:
@@ -39,10 +42,36 @@ class _Prepared:
         self.order: tuple[str, ...] | None = tuple(compiled.positiontup or ()) if compiled.positional else None
         self.processors: dict[str, Processor] = {
             name: _none_once(table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in columns}
+        self.quote = dialect.identifier_preparer.quote
+        self._rows_sql: dict[tuple[int, tuple[str, ...]], str] = {}
+
+    def rows_sql(self, count: int, returning: tuple[str, ...] = ()) -> str:
+        """The statement with ``count`` rows of placeholders after VALUES (positional styles only, without a
+        RETURNING of its own), returning the columns ``returning`` of every row."""
+        index = (count, returning)
+        sql = self._rows_sql.get(index)
+        if sql is None:
+            head, _, placeholders = self.sql.rpartition(" VALUES ")
+            assert placeholders.startswith("("), self.sql
+            assert placeholders.endswith(")"), self.sql
+            sql = f"{head} VALUES {', '.join([placeholders] * count)}"
+            if returning:
+                sql += f" RETURNING {', '.join(self.quote(name) for name in returning)}"
+            sql = self._rows_sql.setdefault(index, sql)
+        return sql
 
     def convert(self, row: Mapping[str, Any]) -> dict[str, Any]:
         processors = self.processors
         return {name: value if (p := processors[name]) is None else p(value) for name, value in row.items()}
+
+    def convert_late(self, late: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``convert`` for the few values only the write knows (keys, numbers), which mostly need no conversion:
+        those are taken as they are, without a copy."""
+        processors = self.processors
+        for name in late:
+            if processors[name] is not None:
+                return self.convert(late)
+        return late
 
     def bind(self, converted: Mapping[str, Any]) -> Any:
         """Converted values as the driver takes them: a mapping (pyformat) or a tuple in placeholder order (qmark)."""
@@ -95,11 +124,20 @@ class DriverInsert:
         mapping per row."""
         prepared = self._for(connection.dialect)
         if isinstance(late, Mapping):
-            extra = prepared.convert(late)
+            extra = prepared.convert_late(late)
             rows = [{**row, **extra} for row in rows] if extra else rows
         elif late:
-            rows = [{**row, **prepared.convert(more)} for row, more in zip(rows, late, strict=True)]
-        driver.execute(connection, prepared.sql, [prepared.bind(row) for row in rows], many=True)
+            rows = [{**row, **prepared.convert_late(more)} for row, more in zip(rows, late, strict=True)]
+        if prepared.order is None or len(rows) == 1:
+            driver.execute(connection, prepared.sql, [prepared.bind(row) for row in rows], many=True)
+            return
+        # SQLite: one statement for all the rows. Each row of an executemany is a step of its own, and every step
+        # lets go of the GIL; taking it back behind the process's other busy threads costs far more than the step.
+        order = prepared.order
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[start:start + ROWS_PER_STATEMENT]
+            values = [row[name] for row in chunk for name in order]
+            driver.execute(connection, prepared.rows_sql(len(chunk)), values)
 
 
 class RowInsert:
@@ -127,7 +165,7 @@ class RowInsert:
         """Insert a drafted row completed with ``late`` values; the new row's key (with ``key``), else None."""
         prepared = draft.prepared
         assert draft.dialect == connection.dialect.name, "a row drafted for another database"
-        values = {**draft.converted, **prepared.convert(late)} if late else draft.converted
+        values = {**draft.converted, **prepared.convert_late(late)} if late else draft.converted
         done = driver.execute(connection, prepared.sql, prepared.bind(values))
         if self.key is None:
             return None
@@ -135,6 +173,38 @@ class RowInsert:
             return done.lastrowid
         assert done.row is not None  # an INSERT ... RETURNING that succeeded returns its row
         return done.row[0]
+
+    def execute_drafts(self, connection: sa.Connection, drafts: Sequence[RowDraft], late: Sequence[Mapping[str, Any]],
+                       match: tuple[str, ...] = ()) -> list[Any]:
+        """Insert drafted rows, each completed with its ``late`` values, in multi-row statements (one per set of
+        columns and ``ROWS_PER_STATEMENT`` rows; SQLite and other positional styles only). With ``key``: the new
+        rows' keys in the order of ``drafts``, told apart by the columns ``match``, whose values must differ from
+        row to row (SQLite returns the rows of a RETURNING in no promised order); else a list of None."""
+        keys: list[Any] = [None] * len(drafts)
+        groups: dict[int, list[int]] = {}
+        for index, draft in enumerate(drafts):
+            assert draft.dialect == connection.dialect.name, "a row drafted for another database"
+            groups.setdefault(id(draft.prepared), []).append(index)
+        for indexes in groups.values():
+            prepared = drafts[indexes[0]].prepared
+            order = prepared.order
+            assert order is not None, "multi-row inserts take positional parameters"
+            returning = (self.key, *match) if self.key is not None else ()
+            for start in range(0, len(indexes), ROWS_PER_STATEMENT):
+                chunk = indexes[start:start + ROWS_PER_STATEMENT]
+                rows = [{**drafts[i].converted, **prepared.convert_late(late[i])} for i in chunk]
+                values = [row[name] for row in rows for name in order]
+                done = driver.execute(connection, prepared.rows_sql(len(chunk), returning), values, every=True)
+                if not returning:
+                    continue
+                where = {tuple(row[name] for name in match): i for row, i in zip(rows, chunk, strict=True)}
+                returned = (done.row, *done.rest) if done.row is not None else ()
+                if len(returned) != len(chunk) or len(where) != len(chunk):
+                    msg = f"{len(returned)} keys back for {len(chunk)} rows of {self.table.name}"
+                    raise RuntimeError(msg)
+                for key, *told in returned:
+                    keys[where[tuple(told)]] = key
+        return keys
 
     def _for(self, dialect: sa.Dialect, columns: tuple[str, ...]) -> _Prepared:
         index = (dialect.name, columns)

@@ -18,6 +18,9 @@ class TicketNumbers:
     def __init__(self, counters: sa.Table) -> None:
         self._bump = (sa.update(counters).where(counters.c.prefix == sa.bindparam("counter_prefix"))
                       .values(last_number=counters.c.last_number + 1).returning(counters.c.last_number))
+        self._bump_by = (sa.update(counters).where(counters.c.prefix == sa.bindparam("counter_prefix"))
+                         .values(last_number=counters.c.last_number + sa.bindparam("step", type_=sa.BigInteger))
+                         .returning(counters.c.last_number))
         self._starts: dict[str, Any] = {
             dialect: module.insert(counters).values(prefix=sa.bindparam("counter_prefix"), last_number=0)
             .on_conflict_do_nothing()
@@ -53,3 +56,14 @@ class TicketNumbers:
             number = connection.execute(self._bump, parameters).scalar_one()
         return f"{prefix}-{number:06d}"
 
+
+    def take(self, connection: sa.Connection, prefix: str, count: int) -> list[str]:
+        """``count`` numbers of the prefix in a row, with one statement (a batch of creates of one type)."""
+        if count == 1:
+            return [self.next(connection, prefix)]
+        found = connection.execute(self._bump_by, {"counter_prefix": prefix, "step": count}).scalar()
+        if found is None:  # the prefix's first tickets: its counter row starts with the first of them
+            first = int(self.next(connection, prefix).rsplit("-", 1)[1])
+            found = connection.execute(self._bump_by, {"counter_prefix": prefix, "step": count - 1}).scalar_one()
+            assert found == first + count - 1
+        return [f"{prefix}-{number:06d}" for number in range(found - count + 1, found + 1)]

@@ -17,7 +17,7 @@ from runtime.ai.outbound import check_reply
 from runtime.ai.triage_jobs import TriageQueue
 from runtime.compile.desk import CompiledDesk
 from runtime.db.engine import write_transaction
-from runtime.db.group_commit import group_commit
+from runtime.db.group_commit import Alongside, group_commit
 from runtime.kb.capture import KIND as CAPTURE
 from runtime.notify.inbox import inbox_for
 from runtime.notify.outbox import Outbox
@@ -109,6 +109,9 @@ class TicketService:
         self._insert_ticket = RowInsert(self.tickets, "id")
         self._extension_inserts = {t.name: RowInsert(compiled.table(t.table_name)) for t in compiled.definitions.types}
         self._numbers = TicketNumbers(compiled.table("ticket_counters"))
+        # Creates sharing a transaction write each table's rows in one statement: SQLite's (positional) driver takes
+        # the rows of a multi-row INSERT as one flat list; psycopg runs an executemany in one round trip anyway.
+        self._rows_at_once = engine.dialect.name == "sqlite"
         contacts = compiled.table("contacts")
         self._organization_of = sa.select(contacts.c.organization_id).where(contacts.c.id == sa.bindparam("contact"))
 
@@ -125,7 +128,8 @@ class TicketService:
         with self.engine.connect() as reading:
             new = self.prepare(actor, type_name, payload, reading=reading)
             draft = self._draft(reading, new, channel, source_name=source_name, external_ref=external_ref)
-        row = self.together(lambda connection: self._write_draft(connection, draft))
+        row = self.together(lambda connection: self._write_draft(connection, draft),
+                            alongside=(self._write_drafts, draft) if self._rows_at_once else None)
         return redact(row, actor)
 
     def prepare(self, actor: Actor, type_name: str, payload: dict[str, Any] | BaseModel, *,
@@ -156,12 +160,13 @@ class TicketService:
         ``replayable`` as for ``write_transaction``."""
         return _writing(self.engine, replayable)
 
-    def together(self, work: Callable[[sa.Connection], T]) -> T:
+    def together(self, work: Callable[[sa.Connection], T], alongside: Alongside[T] | None = None) -> T:
         """``work(connection)`` in a write transaction that it may share with other threads' work, committed
         once for all of them (runtime/db/group_commit.py); as in ``writing``, a broken constraint is the caller's
-        invalid ticket, and it fails this work alone."""
+        invalid ticket, and it fails this work alone. ``alongside``: how to do it together with like work in one
+        go (see ``GroupCommit.run``)."""
         with _integrity_as_invalid():
-            return self._together.run(work)
+            return self._together.run(work, alongside)
 
     def create_in(self, connection: sa.Connection, new: NewTicket, channel: str, *, source_name: str | None = None,
                   external_ref: str | None = None, team_id: int | None = None) -> dict[str, Any]:
@@ -229,6 +234,54 @@ class TicketService:
         self._sla.write_started(connection, clocks, ticket_id)
         self._triage.write(connection, triage, ticket_id)
         return ticket
+
+    def _write_drafts(self, connection: sa.Connection, drafts: list[_Draft]) -> list[dict[str, Any]]:
+        """Write drafted tickets in the caller's transaction with a few statements for all of them; the same rows
+        as ``_write_draft`` for each in turn, and their unredacted rows in the same order.
+
+        Why: on SQLite these statements run while the one write lock is held, and each statement (each row of an
+        executemany, too) lets go of the GIL and then waits to take it back behind the process's other threads, which
+        are busy parsing and drafting the next requests. Fewer statements hold the lock for less time."""
+        numbers: list[str] = [""] * len(drafts)
+        by_prefix: dict[str, list[int]] = {}
+        for index, draft in enumerate(drafts):
+            by_prefix.setdefault(draft.new.number_prefix, []).append(index)
+        for prefix, indexes in by_prefix.items():
+            for index, number in zip(indexes, self._numbers.take(connection, prefix, len(indexes)), strict=True):
+                numbers[index] = number
+        ids = self._insert_ticket.execute_drafts(connection, [d.ticket for d in drafts],
+                                                 [{"number": n} for n in numbers], match=("number",))
+        by_type: dict[str, list[int]] = {}
+        for index, draft in enumerate(drafts):
+            by_type.setdefault(draft.new.type_name, []).append(index)
+        for type_name, indexes in by_type.items():
+            self._extension_inserts[type_name].execute_drafts(
+                connection, [drafts[i].extension for i in indexes], [{"ticket_id": ids[i]} for i in indexes])
+        events: list[dict[str, Any]] = []
+        owners: list[int] = []
+        for index, draft in enumerate(drafts):
+            for drafted in (draft.audit, draft.routed or ()):
+                events += drafted
+                owners += [ids[index]] * len(drafted)
+        audit.write_many(connection, self.events, events, owners)
+        tickets, started, jobs = [], [], []
+        for index, draft in enumerate(drafts):
+            new, now = draft.new, draft.now
+            ticket = {"id": ids[index], **draft.master, **draft.own}
+            ticket["number"] = numbers[index]
+            automatic = self._assignment.ticket_created(connection, ticket, draft.channel, now)
+            ticket |= automatic
+            self._inbox.assigned(connection, ticket, None, SYSTEM if automatic else new.actor, now)
+            clocks, triage = draft.clocks, draft.triage
+            if automatic:  # as in _write_draft
+                clocks = self._sla.plan_created(connection, ticket, now)
+                triage = self._triage.draft(connection.dialect, ticket, new.given, now)
+            started.append((clocks, ids[index]))
+            jobs.append((triage, ids[index]))
+            tickets.append(ticket)
+        self._sla.write_started_many(connection, started)
+        self._triage.write_many(connection, jobs)
+        return tickets
 
     def _organization(self, connection: sa.Connection, requester_id: int | None) -> int | None:
         if requester_id is None:

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from runtime.db.engine import make_engine, write_transaction
-from runtime.db.group_commit import GroupCommit, group_commit
+from runtime.db.group_commit import Alongside, GroupCommit, group_commit
 
 metadata = sa.MetaData()
 items = sa.Table("items", metadata, sa.Column("id", sa.Integer, primary_key=True),
@@ -68,13 +68,16 @@ def insert(name: str, then: Callable[[sa.Connection], object] | None = None) -> 
     return work
 
 
-def run_all(transactions: Transactions, works: list[Callable[[sa.Connection], int]]) -> list[object]:
-    """Each piece of work in a thread of its own, the first alone ahead of the others; each one's result or error."""
+def run_all(transactions: Transactions, works: list[Callable[[sa.Connection], int]],
+            alongside: list[Alongside[int] | None] | None = None) -> list[object]:
+    """Each piece of work in a thread of its own, the first alone ahead of the others; each one's result or error.
+    ``alongside``: each work's way to be done with like work (``GroupCommit.run``)."""
     outcomes: list[object] = [None] * len(works)
+    together = alongside or [None] * len(works)
 
     def one(n: int) -> None:
         try:
-            outcomes[n] = transactions.group.run(works[n])
+            outcomes[n] = transactions.group.run(works[n], together[n])
         except BaseException as exc:  # recorded for the assertions, Interrupted included
             outcomes[n] = exc
 
@@ -129,6 +132,54 @@ def test_a_shared_transaction_that_fails_is_run_again_by_each_thread_alone(engin
     stored = names(engine)
     assert len(stored) == 6
     assert outcomes == [stored[f"item {n}"] for n in range(6)]
+
+
+class InsertMany:
+    """Work done alongside: the names of several inserts in one statement; ``fail`` makes it write, then raise."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.calls: list[list[str]] = []
+
+    def __call__(self, connection: sa.Connection, names: list[str]) -> list[int]:
+        self.calls.append(names)
+        connection.execute(sa.insert(items), [{"name": name} for name in names])
+        if self.fail:
+            msg = "refused after writing"
+            raise RuntimeError(msg)
+        found = dict(connection.execute(sa.select(items.c.name, items.c.id).where(items.c.name.in_(names))).all())
+        return [found[name] for name in names]
+
+
+def test_like_work_in_one_transaction_is_done_by_one_call_with_results_in_order(engine: sa.Engine) -> None:
+    transactions = Transactions(engine, others=5)
+    many, other = InsertMany(), InsertMany()
+    works = [insert(f"item {n}") for n in range(6)]
+    alongside: list[Alongside[int] | None] = [(many, f"item {n}") for n in range(6)]
+    alongside[4] = None  # work of another kind runs on its own
+    alongside[5] = (other, "item 5")  # the only one of its kind: its own work does it
+    outcomes = run_all(transactions, works, alongside)
+    assert transactions.opened == 1
+    assert len(many.calls) == 1
+    assert sorted(many.calls[0]) == [f"item {n}" for n in range(4)]
+    assert other.calls == []
+    stored = names(engine)
+    assert outcomes == [stored[f"item {n}"] for n in range(6)]
+
+
+def test_like_work_that_fails_together_is_done_one_by_one_and_a_refusal_stays_its_own(engine: sa.Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(sa.insert(items).values(name="taken"))
+    transactions = Transactions(engine, others=4)
+    many = InsertMany(fail=True)
+    names_given = ["item 0", "item 1", "taken", "item 3", "item 4"]
+    outcomes = run_all(transactions, [insert(name) for name in names_given], [(many, name) for name in names_given])
+    assert transactions.opened == 1
+    assert len(many.calls) == 1  # tried together once; what it wrote before failing was rolled back
+    assert isinstance(outcomes[2], sa.exc.IntegrityError)
+    stored = names(engine)
+    assert sorted(stored) == ["item 0", "item 1", "item 3", "item 4", "taken"]
+    assert [outcomes[n] for n in (0, 1, 3, 4)] == [stored[names_given[n]] for n in (0, 1, 3, 4)]
 
 
 def test_an_interrupted_writer_leaves_no_thread_waiting(engine: sa.Engine) -> None:

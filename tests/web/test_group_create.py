@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from runtime.db.engine import write_transaction
 from runtime.db.group_commit import group_commit
+from runtime.tickets.service import TicketService
 from tests.intake.intake_http import intake_api, intake_desk, rows
 from tests.tickets.service_fixtures import SeededDesk
 from tests.web.api_client import Api
@@ -171,3 +172,74 @@ def test_a_failed_shared_transaction_is_made_good_request_by_request(api: Api, d
     stored = [t["title"] for t in rows(desk, "tickets") if t["title"].startswith("Retried ")]
     assert sorted(stored) == sorted(titles)  # each made once
     assert len({r.json()["number"] for r in responses}) == TOGETHER
+
+
+BODIES: list[dict[str, Any]] = [
+    {"title": "Laptop will not boot", "description": "Black screen after the logo.", "priority": "P1",
+     "category": "hardware", "impact": "single_user", "asset_number": "LT-004001", "operating_system": "windows",
+     "software": ["Outlook", "Teams"], "error_code": "0x800CCC0E", "users_affected": 1},
+    {"title": "VPN drops every hour", "priority": "P2", "category": "network", "team_id": 1},
+    {"title": "Cannot open the shared drive", "priority": "P3", "category": "access", "requester_id": 2},
+    {"title": "Printer jams", "description": "Tray 2 only."},
+    {"title": "New starter needs an account", "priority": "P2", "category": "access", "team_id": 1,
+     "requester_id": 1, "users_affected": 3},
+]
+# What differs between any two creates of the same body: keys, numbers and times.
+UNCOMPARED = frozenset({"id", "ticket_id", "number", "created_at", "updated_at", "status_changed_at", "at",
+                        "timer_id", "started_at", "due_at", "next_check_at", "running_since", "run_at", "pauses"})
+
+
+def keyless(desk: SeededDesk, table: str, ticket_id: int) -> list[dict[str, Any]]:
+    """The rows of a table keyed by its ticket (one at most)."""
+    t = desk.compiled.table(table)
+    with desk.engine.connect() as connection:
+        return [dict(r._mapping) for r in connection.execute(sa.select(t).where(t.c.ticket_id == ticket_id))]
+
+
+def written(desk: SeededDesk, ticket_id: int) -> dict[str, Any]:
+    """Every row a create wrote for the ticket, without what differs between two creates of the same body."""
+    def kept(row: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in row.items() if k not in UNCOMPARED}
+
+    clocks = [{**kept(t), "ledger": [kept(e) for e in rows(desk, "sla_events", timer_id=t["id"])]}
+              for t in rows(desk, "sla_timers", ticket_id=ticket_id)]
+    return {"ticket": kept(rows(desk, "tickets", id=ticket_id)[0]),
+            "extension": [kept(r) for r in keyless(desk, "ticket_it_support", ticket_id)],
+            "events": [kept(e) for e in rows(desk, "ticket_events", ticket_id=ticket_id)],
+            "clocks": sorted(clocks, key=lambda c: c["metric"]),
+            "triage": [kept(j) for j in keyless(desk, "triage_jobs", ticket_id)],
+            "notifications": len(rows(desk, "notifications", ticket_id=ticket_id))}
+
+
+def test_creates_written_together_write_the_same_rows_as_one_by_one(api: Api, desk: SeededDesk,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite the creates of one shared transaction write each table's rows in one statement
+    (``TicketService._write_drafts``); on PostgreSQL each its own. Either way every ticket gets exactly the rows it
+    gets when created alone: its audit events, both SLA clocks with their ledger, its triage job."""
+    together_calls: list[int] = []
+    write_drafts = TicketService._write_drafts
+
+    def counted(service: TicketService, connection: sa.Connection, drafts: list[Any]) -> list[dict[str, Any]]:
+        together_calls.append(len(drafts))
+        return write_drafts(service, connection, drafts)
+
+    monkeypatch.setattr(TicketService, "_write_drafts", counted)
+    held = Held(desk, others=len(BODIES) - 1)
+    together = send_together(held, [sending(api, body) for body in BODIES], monkeypatch)
+    assert [r.status_code for r in together] == [201] * len(BODIES), [r.text for r in together]
+    assert held.opened == 1
+    assert together_calls == ([len(BODIES)] if desk.engine.dialect.name == "sqlite" else [])
+    alone = [post(api, body) for body in BODIES]
+    assert [r.status_code for r in alone] == [201] * len(BODIES)
+    assert together_calls == ([len(BODIES)] if desk.engine.dialect.name == "sqlite" else [])  # alone: one by one
+    for made, reference in zip(together, alone, strict=True):
+        mine, theirs = written(desk, made.json()["id"]), written(desk, reference.json()["id"])
+        assert mine == theirs
+        assert len(mine["events"]) > 1  # something was compared
+        assert len(mine["clocks"]) == 2
+        assert mine["triage"]
+        assert all(len(clock["ledger"]) >= 1 for clock in mine["clocks"])
+        answered = {k: v for k, v in made.json().items() if k not in UNCOMPARED}
+        assert answered == {k: v for k, v in reference.json().items() if k not in UNCOMPARED}
+    numbers_made = sorted(int(r.json()["number"].split("-")[1]) for r in together)
+    assert numbers_made == list(range(numbers_made[0], numbers_made[0] + len(BODIES)))
