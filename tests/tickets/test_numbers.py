@@ -34,9 +34,14 @@ def test_numbers_taken_in_a_rolled_back_transaction_go_back(desk: SeededDesk) ->
     numbers = TicketNumbers(desk.compiled.table("ticket_counters"))
     with write_transaction(desk.engine) as connection:
         assert numbers.take(connection, "BACK", 2) == ["BACK-000001", "BACK-000002"]
-    with pytest.raises(RuntimeError), write_transaction(desk.engine) as connection:
-        numbers.take(connection, "BACK", 5)
-        msg = "the write failed"
-        raise RuntimeError(msg)
+
+    def take_then_fail() -> None:
+        with write_transaction(desk.engine) as connection:
+            numbers.take(connection, "BACK", 5)
+            msg = "the write failed"
+            raise RuntimeError(msg)
+
+    with pytest.raises(RuntimeError):
+        take_then_fail()
     with write_transaction(desk.engine) as connection:
         assert numbers.take(connection, "BACK", 2) == ["BACK-000003", "BACK-000004"]

@@ -243,3 +243,33 @@ def test_creates_written_together_write_the_same_rows_as_one_by_one(api: Api, de
         assert answered == {k: v for k, v in reference.json().items() if k not in UNCOMPARED}
     numbers_made = sorted(int(r.json()["number"].split("-")[1]) for r in together)
     assert numbers_made == list(range(numbers_made[0], numbers_made[0] + len(BODIES)))
+
+
+def test_on_sqlite_creates_are_drafted_one_at_a_time_and_on_postgresql_side_by_side(
+        api: Api, desk: SeededDesk, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drafting is CPU on SQLite, where threads side by side only take the GIL from the writer; on PostgreSQL it
+    waits for the server, and drafts overlap."""
+    prepare = TicketService.prepare
+    inside, most = 0, 0
+    counting = threading.Lock()
+
+    def watched(service: TicketService, *args: Any, **kwargs: Any) -> Any:
+        nonlocal inside, most
+        with counting:
+            inside += 1
+            most = max(most, inside)
+        try:
+            time.sleep(0.02)  # long enough for the other threads to arrive while this draft is under way
+            return prepare(service, *args, **kwargs)
+        finally:
+            with counting:
+                inside -= 1
+
+    monkeypatch.setattr(TicketService, "prepare", watched)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(lambda n: post(api, {"title": f"Drafted {n}"}), range(16)))
+    assert [r.status_code for r in responses] == [201] * 16
+    if desk.engine.dialect.name == "sqlite":
+        assert most == 1
+    else:
+        assert most > 1
