@@ -23,8 +23,9 @@ target, the ratio to the baseline's throughput at the same concurrency (creates 
 GET), the CPU time the server's processes spent per request and how the connections were spread over the
 server's worker processes (each process listens on a socket of its own, ``SO_REUSEPORT``, and the kernel hashes
 each new connection to one of them, so an uneven split such as 11/5 happens; connections are still opened a few
-milliseconds apart, as arriving clients open them). Below it: the generator's own CPU use (near 100 % of a core it, not the server, would be the
-limit) and the machine's load average. The headline figures also go to bench/results.py's table.
+milliseconds apart, as arriving clients open them). Below it: the generator's own CPU use (near 100 % of a
+core it, not the server, would be the limit) and the machine's load average. The headline figures also go to
+bench/results.py's table.
 """
 
 from __future__ import annotations

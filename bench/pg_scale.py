@@ -7,7 +7,8 @@ is stopped at the end:
    ``postgresql+psycopg://postgres@127.0.0.1:5432``), migrated and seeded with the demo desk by ``cli.py migrate``
    and ``demo --no-serve``, with an API token for the agent ``alex``; dropped at the end;
 2. for one and for two web processes (``cli.py serve --workers N``; one process runs the app in the server's own
-   process, two are started by runtime/web/processes.py, each listening on a socket of its own): ``POST /api/v1/types/it_support/tickets`` at concurrency 1, 16 and 64,
+   process, two are started by runtime/web/processes.py, each listening on a socket of its own):
+   ``POST /api/v1/types/it_support/tickets`` at concurrency 1, 16 and 64,
    driven by bench/api.py's load generator (the same request bodies, warm-up and measured window), then
    ``bench/baseline_app.py`` served with as many processes (runtime/web/processes.py), the same way, for the ratio;
 3. at the end the tickets' numbers are checked to be unique and gap-free (every create that answered 201 took one
