@@ -130,7 +130,8 @@ def test_serve_refuses_a_database_behind_the_definitions(tmp_path: Path) -> None
 
 def _listening_and_established(port: int) -> tuple[set[str], set[str]]:
     """Inodes of the sockets listening on ``port`` and of the connections accepted on it (Linux /proc)."""
-    listening, established = set(), set()
+    listening: set[str] = set()
+    established: set[str] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(OSError):
             for line in Path(table).read_text().splitlines()[1:]:
