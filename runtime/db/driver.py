@@ -8,6 +8,7 @@ still one), so that callers cannot tell the difference.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,3 +41,25 @@ def execute(connection: sa.Connection, sql: str, parameters: Any, *, many: bool 
         raise sa.exc.DBAPIError.instance(sql, parameters, exc, error, dialect=connection.dialect) from exc
     finally:
         cursor.close()
+
+
+class Statement:
+    """A SQLAlchemy statement compiled once per dialect and run on the driver, for a hot path's plain values (ints,
+    strings: the parameters are not passed through SQLAlchemy's type conversions). Run this way a read opens no
+    transaction of its own: SQLAlchemy would begin one (a BEGIN, and a ROLLBACK when the connection goes back)."""
+
+    def __init__(self, statement: sa.sql.expression.Executable) -> None:
+        self.statement = statement
+        self._compiled: dict[str, tuple[str, dict[str, Any], tuple[str, ...] | None]] = {}
+
+    def run(self, connection: sa.Connection, parameters: Mapping[str, Any]) -> Done:
+        found = self._compiled.get(connection.dialect.name)
+        if found is None:
+            compiled = self.statement.compile(dialect=connection.dialect)  # type: ignore[attr-defined]
+            order = tuple(compiled.positiontup or ()) if compiled.positional else None
+            # The statement's own fixed values (literals bound as parameters), the caller's to be filled in.
+            fixed = compiled.construct_params(dict.fromkeys(compiled.binds))
+            found = self._compiled.setdefault(connection.dialect.name, (str(compiled), fixed, order))
+        sql, fixed, order = found
+        values = {**fixed, **parameters}
+        return execute(connection, sql, values if order is None else tuple(values[name] for name in order))

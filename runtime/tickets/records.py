@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from runtime.compile.desk import CompiledDesk
 from runtime.compile.models import TicketInput
+from runtime.db import driver
 from runtime.tickets.access import bound_visible, facets, visible_parameters
 from runtime.tickets.actors import Actor
 from runtime.tickets.errors import InvalidTicket, TicketNotFound
@@ -48,10 +49,10 @@ def relation_targets(compiled: CompiledDesk, type_name: str) -> dict[str, str]:
 
 
 def _existence_check(compiled: CompiledDesk, type_name: str, fields: tuple[str, ...],
-                     organization: bool) -> sa.Select[Any]:
+                     organization: bool) -> driver.Statement:
     """One query for the ids of ``fields``, each looked up in its target table: a row with a column per field,
     null where that id points at nothing, and with ``organization`` the requester's organization last."""
-    def build() -> sa.Select[Any]:
+    def build() -> driver.Statement:
         targets = relation_targets(compiled, type_name)
         found = []
         for i, name in enumerate(fields):
@@ -63,7 +64,8 @@ def _existence_check(compiled: CompiledDesk, type_name: str, fields: tuple[str, 
             found.append(sa.select(contacts.c.organization_id)
                          .where(contacts.c.id == sa.bindparam("relation_requester_id")).scalar_subquery()
                          .label("organization"))
-        return sa.select(*found)
+        # On the driver: every create runs it, and its parameters are ids.
+        return driver.Statement(sa.select(*found))
 
     return compiled.memo(("records.existence_check", type_name, fields, organization), build)
 
@@ -79,8 +81,9 @@ def check_relations(connection: sa.Connection, compiled: CompiledDesk, type_name
     organization = organization and "requester_id" in given
     if not given:
         return None
-    found = connection.execute(_existence_check(compiled, type_name, given, organization),
-                               {f"relation_{name}": values[name] for name in given}).one()
+    found = _existence_check(compiled, type_name, given, organization).run(
+        connection, {f"relation_{name}": values[name] for name in given}).row
+    assert found is not None  # a SELECT of scalar subqueries without FROM returns one row
     errors = [{"field": name, "reason": f"no {targets[name]} record with id {values[name]}"}
               for i, name in enumerate(given) if found[i] is None]
     if errors:
