@@ -36,6 +36,7 @@ from runtime.web.problems import HANDLERS, problem_responses
 from runtime.web.relations_api import relation_handlers
 from runtime.web.sessions_api import SESSION_SCHEME, session_handlers
 from runtime.web.sla_api import sla_handlers
+from runtime.web.threaded import use_handler_threads
 from runtime.web.tickets_api import ticket_handlers
 from runtime.web.webhooks_api import webhook_handlers
 
@@ -149,6 +150,7 @@ def create_app(compiled: CompiledDesk, engine: sa.Engine, *, check_database: boo
         request_max_body_size=desk.project.attachment_max_bytes + 1024 * 1024,
         # Logging is set up once per process by its entry point (runtime.observe.logs), not by every app built.
         logging_config=None,
+        on_startup=[use_handler_threads],
     )
     app.asgi_handler = RequestObserver(app.asgi_handler, metrics)
     return app

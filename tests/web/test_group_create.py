@@ -252,12 +252,14 @@ def test_on_sqlite_creates_are_drafted_one_at_a_time_and_on_postgresql_side_by_s
     prepare = TicketService.prepare
     inside, most = 0, 0
     counting = threading.Lock()
+    threads: set[str] = set()
 
     def watched(service: TicketService, *args: Any, **kwargs: Any) -> Any:
         nonlocal inside, most
         with counting:
             inside += 1
             most = max(most, inside)
+            threads.add(threading.current_thread().name)
         try:
             time.sleep(0.02)  # long enough for the other threads to arrive while this draft is under way
             return prepare(service, *args, **kwargs)
@@ -273,3 +275,6 @@ def test_on_sqlite_creates_are_drafted_one_at_a_time_and_on_postgresql_side_by_s
         assert most == 1
     else:
         assert most > 1
+    # The handlers ran on the app's own pool (runtime/web/threaded.HANDLER_THREADS), not the loop's default one.
+    assert threads
+    assert all(name.startswith("tessera-handler") for name in threads), threads
