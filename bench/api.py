@@ -55,6 +55,7 @@ REPO = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # run as a script: bench/results.py is imported as a module of the bench package
     sys.path.insert(0, str(REPO))
 
+from bench import procnet  # noqa: E402
 from bench.results import Figure, record  # noqa: E402
 
 CLI = REPO / "cli.py"
@@ -107,26 +108,10 @@ def _group_stats(pgid: int) -> dict[int, list[str]]:
 
 def connection_split(server: Server) -> tuple[int, ...]:
     """How many established connections to ``server`` each of its processes holds, most first (Linux /proc);
-    the processes holding none (uvicorn's supervisor) left out."""
-    established = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError):
-            for line in Path(table).read_text().splitlines()[1:]:
-                cells = line.split()
-                if int(cells[1].rsplit(":", 1)[1], 16) == server.port and cells[3] == "01":  # 01: established
-                    established.add(cells[9])  # the socket's inode
-    held = []
-    for pid in _group_stats(server.pid):
-        inodes = set()
-        with contextlib.suppress(OSError):
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                with contextlib.suppress(OSError):
-                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                    if target.startswith("socket:["):
-                        inodes.add(target[8:-1])
-        if count := len(inodes & established):
-            held.append(count)
-    return tuple(sorted(held, reverse=True))
+    the processes holding none (the supervisor) left out."""
+    established = procnet.port_sockets(server.port).get(procnet.ESTABLISHED, set())
+    held = [len(procnet.sockets_of(pid) & established) for pid in _group_stats(server.pid)]
+    return tuple(sorted((count for count in held if count), reverse=True))
 
 
 def group_cpu(pgid: int) -> float:

@@ -107,9 +107,14 @@ def test_work_arriving_together_shares_one_transaction_and_each_gets_its_own_res
     assert outcomes == [stored[f"item {n}"] for n in range(8)]
 
 
-def test_work_the_database_refuses_fails_alone_and_leaves_nothing_behind(engine: sa.Engine) -> None:
+def take(engine: sa.Engine, name: str) -> None:
+    """A name stored before the test: work inserting it again is refused."""
     with engine.begin() as connection:
-        connection.execute(sa.insert(items).values(name="taken"))
+        connection.execute(sa.insert(items).values(name=name))
+
+
+def test_work_the_database_refuses_fails_alone_and_leaves_nothing_behind(engine: sa.Engine) -> None:
+    take(engine, "taken")
     transactions = Transactions(engine, others=5)
 
     def take_twice(connection: sa.Connection) -> object:
@@ -168,8 +173,7 @@ def test_like_work_in_one_transaction_is_done_by_one_call_with_results_in_order(
 
 
 def test_like_work_that_fails_together_is_done_one_by_one_and_a_refusal_stays_its_own(engine: sa.Engine) -> None:
-    with engine.begin() as connection:
-        connection.execute(sa.insert(items).values(name="taken"))
+    take(engine, "taken")
     transactions = Transactions(engine, others=4)
     many = InsertMany(fail=True)
     names_given = ["item 0", "item 1", "taken", "item 3", "item 4"]

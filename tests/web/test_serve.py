@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench import procnet
 from tests.desk_fixtures import SHIPPED, copy_shipped_desk
 
 CLI = SHIPPED / "cli.py"
@@ -130,26 +131,8 @@ def test_serve_refuses_a_database_behind_the_definitions(tmp_path: Path) -> None
 
 def _listening_and_established(port: int) -> tuple[set[str], set[str]]:
     """Inodes of the sockets listening on ``port`` and of the connections accepted on it (Linux /proc)."""
-    listening: set[str] = set()
-    established: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError):
-            for line in Path(table).read_text().splitlines()[1:]:
-                cells = line.split()
-                if int(cells[1].rsplit(":", 1)[1], 16) == port:
-                    {"0A": listening, "01": established}.get(cells[3], set()).add(cells[9])
-    return listening, established
-
-
-def _sockets_of(pid: int) -> set[str]:
-    found = set()
-    with contextlib.suppress(OSError):
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            with contextlib.suppress(OSError):
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                if target.startswith("socket:["):
-                    found.add(target[8:-1])
-    return found
+    found = procnet.port_sockets(port)
+    return found.get(procnet.LISTEN, set()), found.get(procnet.ESTABLISHED, set())
 
 
 def _children(pid: int) -> list[int]:
@@ -175,7 +158,7 @@ def served(desk: tuple[Path, str], tmp_path: Path) -> Iterator[tuple[subprocess.
 def server_processes(parent: int, port: int) -> dict[int, set[str]]:
     """The parent's children that listen on ``port``, each with the inodes of its listening sockets there."""
     listening, _ = _listening_and_established(port)
-    held = {child: _sockets_of(child) & listening for child in _children(parent)}
+    held = {child: procnet.sockets_of(child) & listening for child in _children(parent)}
     return {child: inodes for child, inodes in held.items() if inodes}
 
 
@@ -187,7 +170,7 @@ def test_each_server_process_listens_on_a_socket_of_its_own_and_connections_reac
     first, second = listeners.values()
     assert len(first) == len(second) == 1
     assert first != second  # uvicorn's own --workers would show one socket shared by both
-    assert not _sockets_of(process.pid) & _listening_and_established(port)[0]  # the parent only supervises
+    assert not procnet.sockets_of(process.pid) & _listening_and_established(port)[0]  # the parent only supervises
     # Thirty-two connections opened at once, as a proxy's pool would: the kernel spreads them over both sockets
     # (all of them on one would happen once in two billion runs).
     clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) for _ in range(32)]
@@ -195,7 +178,7 @@ def test_each_server_process_listens_on_a_socket_of_its_own_and_connections_reac
         for client in clients:
             assert client.get("/healthz").status_code == 200
         _, established = _listening_and_established(port)
-        held = [len(_sockets_of(child) & established) for child in listeners]
+        held = [len(procnet.sockets_of(child) & established) for child in listeners]
         assert sum(held) == 32
         assert min(held) > 0, held
     finally:
