@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import os
 import uuid
@@ -35,6 +36,17 @@ def require_modules(component: str, *modules: str) -> None:
     if REQUIRE_ALL:
         pytest.fail(f"{message} (TESSERA_REQUIRE_ALL=1 forbids skipping)", pytrace=False)
     pytest.skip(message, allow_module_level=True)
+
+
+def pytest_sessionfinish() -> None:
+    """One garbage collection over what the run leaves, then keep those objects out of later collections.
+
+    At the end pytest collects garbage several times over (``gc_collect_harder``) to report late unraisable
+    exceptions. Over an xdist worker's heap after a whole run that took more than the 5 s execnet gives a worker to
+    finish once the run is over, and execnet then sends the worker a SIGINT (seen as a ``KeyboardInterrupt`` in
+    hypothesis's gc callback). This pass still reports what it finds; pytest's own then cover only newer objects."""
+    gc.collect()
+    gc.freeze()
 
 
 # Argon2id at RFC 9106 strength (what the desk stores) costs about 0.3 s of CPU per hash and per sign-in, which
