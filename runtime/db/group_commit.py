@@ -170,7 +170,6 @@ class GroupCommit:
                 driver.execute(RELEASE)
                 outcomes.append((job, result, None))
 
-
     @staticmethod
     def _all_at_once(connection: sa.Connection, driver: Any, many: Callable[[sa.Connection, list[Any]], list[Any]],
                      jobs: list[_Job[Any]], outcomes: list[tuple[_Job[Any], Any, Exception | None]]) -> bool:

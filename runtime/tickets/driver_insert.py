@@ -60,6 +60,20 @@ class _Prepared:
             sql = self._rows_sql.setdefault(index, sql)
         return sql
 
+    def insert_rows(self, connection: sa.Connection, rows: Sequence[Mapping[str, Any]],
+                    returning: tuple[str, ...] = ()) -> list[tuple[Sequence[Mapping[str, Any]], driver.Done]]:
+        """Insert converted ``rows`` with multi-row statements of ``ROWS_PER_STATEMENT`` rows at most (positional
+        styles only); each statement's rows with what it returned."""
+        order = self.order
+        assert order is not None, "multi-row inserts take positional parameters"
+        done = []
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[start:start + ROWS_PER_STATEMENT]
+            values = [row[name] for row in chunk for name in order]
+            done.append((chunk, driver.execute(connection, self.rows_sql(len(chunk), returning), values,
+                                               every=bool(returning))))
+        return done
+
     def convert(self, row: Mapping[str, Any]) -> dict[str, Any]:
         processors = self.processors
         return {name: value if (p := processors[name]) is None else p(value) for name, value in row.items()}
@@ -133,11 +147,7 @@ class DriverInsert:
             return
         # SQLite: one statement for all the rows. Each row of an executemany is a step of its own, and every step
         # lets go of the GIL; taking it back behind the process's other busy threads costs far more than the step.
-        order = prepared.order
-        for start in range(0, len(rows), ROWS_PER_STATEMENT):
-            chunk = rows[start:start + ROWS_PER_STATEMENT]
-            values = [row[name] for row in chunk for name in order]
-            driver.execute(connection, prepared.rows_sql(len(chunk)), values)
+        prepared.insert_rows(connection, rows)
 
 
 class RowInsert:
@@ -185,21 +195,16 @@ class RowInsert:
         for index, draft in enumerate(drafts):
             assert draft.dialect == connection.dialect.name, "a row drafted for another database"
             groups.setdefault(id(draft.prepared), []).append(index)
+        returning = (self.key, *match) if self.key is not None else ()
         for indexes in groups.values():
             prepared = drafts[indexes[0]].prepared
-            order = prepared.order
-            assert order is not None, "multi-row inserts take positional parameters"
-            returning = (self.key, *match) if self.key is not None else ()
-            for start in range(0, len(indexes), ROWS_PER_STATEMENT):
-                chunk = indexes[start:start + ROWS_PER_STATEMENT]
-                rows = [{**drafts[i].converted, **prepared.convert_late(late[i])} for i in chunk]
-                values = [row[name] for row in rows for name in order]
-                done = driver.execute(connection, prepared.rows_sql(len(chunk), returning), values, every=True)
+            rows = [{**drafts[i].converted, **prepared.convert_late(late[i])} for i in indexes]
+            where = {tuple(row[name] for name in match): i for row, i in zip(rows, indexes, strict=True)}
+            for chunk, done in prepared.insert_rows(connection, rows, returning):
                 if not returning:
                     continue
-                where = {tuple(row[name] for name in match): i for row, i in zip(rows, chunk, strict=True)}
                 returned = (done.row, *done.rest) if done.row is not None else ()
-                if len(returned) != len(chunk) or len(where) != len(chunk):
+                if len(returned) != len(chunk) or len(where) != len(rows):
                     msg = f"{len(returned)} keys back for {len(chunk)} rows of {self.table.name}"
                     raise RuntimeError(msg)
                 for key, *told in returned:

@@ -56,7 +56,6 @@ class TicketNumbers:
             number = connection.execute(self._bump, parameters).scalar_one()
         return f"{prefix}-{number:06d}"
 
-
     def take(self, connection: sa.Connection, prefix: str, count: int) -> list[str]:
         """``count`` numbers of the prefix in a row, with one statement (a batch of creates of one type)."""
         if count == 1:

@@ -223,25 +223,33 @@ class TicketService:
 
     def _write_draft(self, connection: sa.Connection, draft: _Draft) -> dict[str, Any]:
         """Write a drafted ticket in the caller's transaction; returns the unredacted row."""
-        new, now = draft.new, draft.now
+        new = draft.new
         number = self._numbers.next(connection, new.number_prefix)
         ticket_id = self._insert_ticket.execute_draft(connection, draft.ticket, {"number": number})
         self._extension_inserts[new.type_name].execute_draft(connection, draft.extension, {"ticket_id": ticket_id})
         audit.write(connection, self.events, draft.audit, ticket_id)
         if draft.routed is not None:
             audit.write(connection, self.events, draft.routed, ticket_id)
+        ticket, clocks, triage = self._assign_new(connection, draft, ticket_id, number)
+        self._sla.write_started(connection, clocks, ticket_id)
+        self._triage.write(connection, triage, ticket_id)
+        return ticket
+
+    def _assign_new(self, connection: sa.Connection, draft: _Draft, ticket_id: int, number: str
+                    ) -> tuple[dict[str, Any], StartedClocks | None, RowDraft | None]:
+        """A written ticket's automatic assignment and its assignee's notification; the ticket's row, and its clocks
+        and triage job as they are to be written."""
+        new, now = draft.new, draft.now
         ticket = {"id": ticket_id, **draft.master, **draft.own}
         ticket["number"] = number
         automatic = self._assignment.ticket_created(connection, ticket, draft.channel, now)
         ticket |= automatic
         self._inbox.assigned(connection, ticket, None, SYSTEM if automatic else new.actor, now)
-        clocks, triage = draft.clocks, draft.triage
-        if automatic:  # planned for the ticket as it was given: plan them for the ticket as assigned
-            clocks = self._sla.plan_created(connection, ticket, now)
-            triage = self._triage.draft(connection.dialect, ticket, new.given, now)
-        self._sla.write_started(connection, clocks, ticket_id)
-        self._triage.write(connection, triage, ticket_id)
-        return ticket
+        if not automatic:
+            return ticket, draft.clocks, draft.triage
+        # Planned for the ticket as it was given: plan them for the ticket as assigned.
+        return (ticket, self._sla.plan_created(connection, ticket, now),
+                self._triage.draft(connection.dialect, ticket, new.given, now))
 
     def _write_drafts(self, connection: sa.Connection, drafts: list[_Draft]) -> list[dict[str, Any]]:
         """Write drafted tickets in the caller's transaction with a few statements for all of them; the same rows
@@ -274,16 +282,7 @@ class TicketService:
         audit.write_many(connection, self.events, events, owners)
         tickets, started, jobs = [], [], []
         for index, draft in enumerate(drafts):
-            new, now = draft.new, draft.now
-            ticket = {"id": ids[index], **draft.master, **draft.own}
-            ticket["number"] = numbers[index]
-            automatic = self._assignment.ticket_created(connection, ticket, draft.channel, now)
-            ticket |= automatic
-            self._inbox.assigned(connection, ticket, None, SYSTEM if automatic else new.actor, now)
-            clocks, triage = draft.clocks, draft.triage
-            if automatic:  # as in _write_draft
-                clocks = self._sla.plan_created(connection, ticket, now)
-                triage = self._triage.draft(connection.dialect, ticket, new.given, now)
+            ticket, clocks, triage = self._assign_new(connection, draft, ids[index], numbers[index])
             started.append((clocks, ids[index]))
             jobs.append((triage, ids[index]))
             tickets.append(ticket)

@@ -85,20 +85,8 @@ def token(desk: tuple[Path, str]) -> str:
 
 
 @pytest.fixture
-def server(desk: tuple[Path, str], tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen([sys.executable, str(CLI), "--root", str(desk[0]), "--database-url", desk[1],
-                                "serve", "--workers", "2", "--host", "127.0.0.1", "--port", str(port)],
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base, output = f"http://127.0.0.1:{port}", tmp_path / "serve.log"
-    try:
-        wait_until_answering(process, f"{base}/healthz", output)
-        yield base
-    finally:
-        stop(process)
-        log.close()
-    assert process.returncode is not None
+def server(served: tuple[subprocess.Popen[bytes], int, Path]) -> str:
+    return f"http://127.0.0.1:{served[1]}"
 
 
 def test_serve_with_two_workers_answers_authenticated_calls(server: str, token: str) -> None:
@@ -215,6 +203,16 @@ def test_sigterm_stops_every_server_process_and_the_parent_exits_0(
         assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+def test_the_supervisor_stops_with_an_error_when_its_processes_cannot_load_the_app() -> None:
+    """Exit code 1 at once, rather than starting process after process that fails the same way."""
+    result = subprocess.run([sys.executable, "-m", "runtime.web.processes", "runtime.no_such_module:app",
+                             "--port", str(free_port()), "--workers", "2"],
+                            capture_output=True, text=True, timeout=60, check=False, cwd=SHIPPED)
+    assert result.returncode == 1
+    assert "could not start (exit code 3); stopping" in result.stderr
+    assert "starting another" not in result.stderr
 
 
 def test_serve_refuses_a_port_another_server_listens_on(desk: tuple[Path, str]) -> None:
