@@ -13,10 +13,17 @@ commit. If the shared transaction fails as a whole (it could not begin, or commi
 each thread runs its own work again in a transaction of its own, where any failure is its own. Every thread
 learns its outcome from the leader before the leader lets go of the batch, so none waits for work that will not
 be done.
+
+Coroutines queue their work too (``run_async``) without holding a thread each: the process's writer thread leads
+for them, and whichever leader writes their work tells each one's event loop once per batch. A create on SQLite
+is drafted on the event loop and written this way, so that a process has two threads wanting the GIL, the loop and
+the writer, instead of a pool of handler threads taking it in turns with the writer while it holds the write lock.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
 import weakref
@@ -42,11 +49,14 @@ log = logging.getLogger("tessera.db")
 
 
 class _Job(Generic[T]):
-    __slots__ = ("alone", "alongside", "done", "error", "result", "work")
+    __slots__ = ("alone", "alongside", "done", "error", "result", "waiter", "work")
 
-    def __init__(self, work: Work[T], alongside: Alongside[T] | None = None) -> None:
+    def __init__(self, work: Work[T], alongside: Alongside[T] | None = None,
+                 waiter: asyncio.Future[T] | None = None) -> None:
         self.work = work
         self.alongside = alongside
+        # A coroutine awaiting the job (``run_async``) instead of a thread: told its outcome through its loop.
+        self.waiter = waiter
         self.result: T | None = None
         self.error: Exception | None = None
         self.done = False
@@ -67,6 +77,7 @@ class GroupCommit:
         self._changed = threading.Condition()
         self._queue: list[_Job[Any]] = []
         self._leading = False
+        self._writer: threading.Thread | None = None  # leads for coroutines (``run_async``), started on first use
 
     @property
     def waiting(self) -> int:
@@ -91,21 +102,70 @@ class GroupCommit:
                 self._queue.remove(job)
                 batch, self._queue = [job, *self._queue[:self.most - 1]], self._queue[self.most - 1:]
         if batch:
-            try:
-                self._write(batch)
-            finally:
-                with self._changed:
-                    for other in batch:
-                        if not other.settled:  # only if the leader itself was interrupted (KeyboardInterrupt, say)
-                            other.alone = True
-                    self._leading = False
-                    self._changed.notify_all()
+            self._lead(batch)
         if job.alone:
             with self.transaction() as connection:
                 return work(connection)
         if job.error is not None:
             raise job.error
         return job.result  # type: ignore[return-value]
+
+    async def run_async(self, work: Work[T], alongside: Alongside[T] | None = None) -> T:
+        """As ``run``, for a coroutine: the work is queued for this process's writer thread, which leads batches
+        as any thread does, and the coroutine awaits its outcome without holding a thread of its own."""
+        waiter: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        with self._changed:
+            self._queue.append(_Job(work, alongside, waiter))
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_queued, name="tessera-writer", daemon=True)
+                self._writer.start()
+            self._changed.notify_all()
+        return await waiter
+
+    def _write_queued(self) -> None:
+        while True:
+            with self._changed:
+                while self._leading or not self._queue:
+                    self._changed.wait()
+                self._leading = True
+                batch, self._queue = self._queue[:self.most], self._queue[self.most:]
+            try:
+                self._lead(batch)
+            except BaseException:  # raised past Exception by some work: its waiter is answered, the next may come
+                log.exception("the writer thread's batch was interrupted")
+
+    def _lead(self, batch: list[_Job[Any]]) -> None:
+        """Write ``batch`` as its leader (``_leading`` already set), then hand the lead on and tell the waiters."""
+        try:
+            self._write(batch)
+        finally:
+            with self._changed:
+                for other in batch:
+                    if not other.settled:  # only if the leader itself was interrupted (KeyboardInterrupt, say)
+                        other.alone = True
+                self._leading = False
+                self._changed.notify_all()
+            self._answer([job for job in batch if job.waiter is not None])
+
+    def _answer(self, jobs: list[_Job[Any]]) -> None:
+        """Tell coroutines their jobs' outcomes, each loop once; a job the shared transaction failed is done here
+        again, alone, first (a thread does that itself)."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Job[Any]]] = {}
+        for job in jobs:
+            if job.alone:
+                try:
+                    with self.transaction() as connection:
+                        job.result = job.work(connection)
+                except Exception as exc:
+                    job.error = exc
+                except BaseException as exc:  # not for a future; and the other waiters must still be told
+                    job.error = RuntimeError("the write was interrupted")
+                    job.error.__cause__ = exc
+            assert job.waiter is not None
+            by_loop.setdefault(job.waiter.get_loop(), []).append(job)
+        for loop, told in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # its loop is closed: nobody is left waiting there
+                loop.call_soon_threadsafe(_settle, told)
 
     def _write(self, batch: list[_Job[Any]]) -> None:
         outcomes: list[tuple[_Job[Any], Any, Exception | None]] = []
@@ -188,6 +248,17 @@ class GroupCommit:
         driver.execute(RELEASE)
         outcomes.extend((job, result, None) for job, result in zip(jobs, results, strict=True))
         return True
+
+
+def _settle(jobs: list[_Job[Any]]) -> None:
+    for job in jobs:
+        waiter = job.waiter
+        if waiter is None or waiter.done():  # its request went away meanwhile
+            continue
+        if job.error is not None:
+            waiter.set_exception(job.error)
+        else:
+            waiter.set_result(job.result)
 
 
 class _Alone(GroupCommit):

@@ -17,7 +17,7 @@ from runtime.ai.feedback import feedback_for
 from runtime.ai.outbound import check_reply
 from runtime.ai.triage_jobs import TriageQueue
 from runtime.compile.desk import CompiledDesk
-from runtime.db.engine import write_transaction
+from runtime.db.engine import write_transaction, writer_gate
 from runtime.db.group_commit import Alongside, group_commit
 from runtime.kb.capture import KIND as CAPTURE
 from runtime.notify.inbox import inbox_for
@@ -120,6 +120,7 @@ class TicketService:
         # Creates sharing a transaction write each table's rows in one statement: SQLite's (positional) driver takes
         # the rows of a multi-row INSERT as one flat list; psycopg runs an executemany in one round trip anyway.
         self._rows_at_once = engine.dialect.name == "sqlite"
+        self.creates_on_loop = writer_gate(engine) is not None
         contacts = compiled.table("contacts")
         self._organization_of = sa.select(contacts.c.organization_id).where(contacts.c.id == sa.bindparam("contact"))
 
@@ -138,6 +139,18 @@ class TicketService:
             draft = self._draft(reading, new, channel, source_name=source_name, external_ref=external_ref)
         row = self.together(lambda connection: self._write_draft(connection, draft),
                             alongside=(self._write_drafts, draft) if self._rows_at_once else None)
+        return redact(row, actor)
+
+    async def create_async(self, actor: Actor, type_name: str, payload: dict[str, Any] | BaseModel,
+                           channel: str = "api") -> dict[str, Any]:
+        """``create`` for a coroutine on a SQLite file (``creates_on_loop``): validated and drafted right here on
+        the event loop, written by the process's writer thread together with whatever else is queued."""
+        with self.engine.connect() as reading:
+            new = self.prepare(actor, type_name, payload, reading=reading)
+            draft = self._draft(reading, new, channel)
+        with _integrity_as_invalid():
+            row = await self._together.run_async(lambda connection: self._write_draft(connection, draft),
+                                                 alongside=(self._write_drafts, draft))
         return redact(row, actor)
 
     def prepare(self, actor: Actor, type_name: str, payload: dict[str, Any] | BaseModel, *,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+import anyio.to_thread
 import sqlalchemy as sa
 from litestar import Request, get, patch, post
 from litestar.di import NamedDependency, Provide
@@ -156,6 +157,11 @@ def _typed_handlers(type_name: str, compiled: CompiledDesk, service: TicketServi
             return as_json(service.create(actor, type_name, data))
         return as_json(once.create_once(actor, type_name, data, idempotency_key))
 
+    async def create_on_loop(actor: Actor, data: Any, idempotency_key: IdempotencyKey = None) -> Json:
+        if idempotency_key is None:
+            return as_json(await service.create_async(actor, type_name, data))
+        return as_json(await anyio.to_thread.run_sync(once.create_once, actor, type_name, data, idempotency_key))
+
     def read(actor: Actor, ticket_id: int) -> Json:
         ticket = service.get(actor, ticket_id)
         if ticket["type"] != type_name:
@@ -170,13 +176,16 @@ def _typed_handlers(type_name: str, compiled: CompiledDesk, service: TicketServi
     create_model, update_model = compiled.create_models[type_name], compiled.update_models[type_name]
     create.__annotations__ = {"actor": Who, "data": JSONBody[create_model],  # type: ignore[valid-type,misc]
                               "idempotency_key": IdempotencyKey, "return": Json}
+    create_on_loop.__annotations__ = create.__annotations__
     read.__annotations__ = {"actor": Who, "ticket_id": Id, "return": Json}
     update.__annotations__ = {"actor": Who, "ticket_id": Id, "data": JSONBody[update_model],  # type: ignore[valid-type,misc]
                               "return": Json}
     common: dict[str, Any] = {"sync_to_thread": True, "dependencies": dependencies, "tags": [type_name]}
     return [
         post(base, name=f"create_{type_name}", operation_id=f"create_{type_name}", responses=CONFLICT,
-             **common)(create),
+             **common)(create) if not service.creates_on_loop else
+        post(base, name=f"create_{type_name}", operation_id=f"create_{type_name}", responses=CONFLICT,
+             dependencies=dependencies, tags=[type_name])(create_on_loop),
         get(f"{base}/{{ticket_id:int}}", name=f"read_{type_name}", operation_id=f"read_{type_name}", **common)(read),
         patch(f"{base}/{{ticket_id:int}}", name=f"update_{type_name}", operation_id=f"update_{type_name}",
               responses=CONFLICT, **common)(update),

@@ -4,6 +4,7 @@ waiting when the one writing for it is interrupted. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -220,3 +221,119 @@ def test_in_memory_sqlite_runs_each_thread_work_in_its_own_transaction() -> None
         assert names(engine) == {"alone": 1}
     finally:
         engine.dispose()
+
+
+def run_all_async(transactions: Transactions, works: list[Callable[[sa.Connection], int]],
+                  alongside: list[Alongside[int] | None] | None = None, *,
+                  abandoned: frozenset[int] = frozenset()) -> list[object]:
+    """As ``run_all``, each piece of work awaited by a coroutine of its own on one event loop (``run_async``): the
+    process's writer thread writes them. The coroutines numbered in ``abandoned`` are cancelled while their work is
+    queued, as when a client goes away; their outcome is None."""
+    together = alongside or [None] * len(works)
+
+    async def one(n: int) -> object:
+        try:
+            return await transactions.group.run_async(works[n], together[n])
+        except Exception as exc:  # recorded for the assertions
+            return exc
+
+    async def main() -> list[object]:
+        first = asyncio.ensure_future(one(0))
+        deadline = time.monotonic() + HANG_GUARD
+        while transactions.opened == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.002)  # the first is being written alone: the others queue behind it
+        others = [asyncio.ensure_future(one(n)) for n in range(1, len(works))]
+        await asyncio.sleep(0)  # every coroutine has queued its work
+        for n in abandoned:
+            others[n - 1].cancel()
+        done = await asyncio.wait_for(asyncio.gather(first, *others, return_exceptions=True), HANG_GUARD)
+        return [None if isinstance(outcome, asyncio.CancelledError) else outcome for outcome in done]
+
+    return asyncio.run(main())
+
+
+def test_coroutines_work_is_written_together_by_the_writer_thread(engine: sa.Engine) -> None:
+    take(engine, "taken")
+    transactions = Transactions(engine, others=5)
+    many = InsertMany()
+    names_given = ["item 0", "item 1", "taken", "item 3", "item 4", "item 5"]
+    writers: set[str] = set()
+
+    def noted(name: str) -> Callable[[sa.Connection], int]:
+        work = insert(name)
+
+        def run(connection: sa.Connection) -> int:
+            writers.add(threading.current_thread().name)
+            return work(connection)
+
+        return run
+
+    alongside: list[Alongside[int] | None] = [(many, name) for name in names_given]
+    alongside[0] = None  # the first is written alone, ahead of the others
+    outcomes = run_all_async(transactions, [noted(name) for name in names_given], alongside)
+    assert transactions.opened == 1  # the five that queued while the first's transaction was opened joined it
+    assert writers == {"tessera-writer"}
+    # Done together first; that failed on the name already taken, and then each on its own: the refusal is its own.
+    assert len(many.calls) == 1
+    assert isinstance(outcomes[2], sa.exc.IntegrityError)
+    stored = names(engine)
+    assert sorted(stored) == ["item 0", "item 1", "item 3", "item 4", "item 5", "taken"]
+    assert [outcomes[n] for n in (0, 1, 3, 4, 5)] == [stored[names_given[n]] for n in (0, 1, 3, 4, 5)]
+    assert transactions.group.waiting == 0
+
+
+def test_a_failed_shared_transaction_is_written_again_job_by_job_for_coroutines(engine: sa.Engine) -> None:
+    transactions = Transactions(engine, others=5, fail_at=0)
+    outcomes = run_all_async(transactions, [insert(f"item {n}") for n in range(6)])
+    assert transactions.opened == 1 + 6  # the failed batch, then each of its six alone
+    stored = names(engine)
+    assert len(stored) == 6
+    assert outcomes == [stored[f"item {n}"] for n in range(6)]
+
+
+def test_a_coroutine_gone_away_is_still_written_and_the_others_are_told(engine: sa.Engine) -> None:
+    transactions = Transactions(engine, others=5)
+    outcomes = run_all_async(transactions, [insert(f"item {n}") for n in range(6)], abandoned=frozenset({3}))
+    stored = names(engine)
+    assert len(stored) == 6  # its work was under way: it is written, as a thread's would be
+    assert outcomes[3] is None
+    assert [outcomes[n] for n in (0, 1, 2, 4, 5)] == [stored[f"item {n}"] for n in (0, 1, 2, 4, 5)]
+
+
+def test_work_interrupting_the_writer_thread_fails_alone_and_the_writer_goes_on(engine: sa.Engine) -> None:
+    transactions = Transactions(engine, others=5)
+
+    def interrupt(_connection: sa.Connection) -> object:
+        raise Interrupted
+
+    works = [insert(f"item {n}") for n in range(6)]
+    works[2] = insert("interrupted", then=interrupt)
+    outcomes = run_all_async(transactions, works)
+    assert isinstance(outcomes[2], RuntimeError)
+    assert isinstance(outcomes[2].__cause__, Interrupted)
+    stored = names(engine)
+    assert "interrupted" not in stored
+    assert [outcomes[n] for n in (0, 1, 3, 4, 5)] == [stored[f"item {n}"] for n in (0, 1, 3, 4, 5)]
+    # The writer thread is still there for the next coroutine.
+    later = asyncio.run(asyncio.wait_for(transactions.group.run_async(insert("later")), HANG_GUARD))
+    assert later == names(engine)["later"]
+
+
+def test_threads_and_coroutines_share_one_transaction(engine: sa.Engine) -> None:
+    transactions = Transactions(engine, others=6)
+    thread_outcomes: list[object] = []
+    leader = threading.Thread(target=lambda: thread_outcomes.append(transactions.group.run(insert("by a thread"))))
+    leader.start()
+    deadline = time.monotonic() + HANG_GUARD
+    while transactions.opened == 0 and time.monotonic() < deadline:
+        time.sleep(0.002)  # the thread leads; the coroutines' work queues behind it and joins its transaction
+
+    async def coroutines() -> list[int]:
+        return list(await asyncio.gather(*(transactions.group.run_async(insert(f"item {n}")) for n in range(6))))
+
+    outcomes = asyncio.run(asyncio.wait_for(coroutines(), HANG_GUARD))
+    leader.join(HANG_GUARD)
+    assert transactions.opened == 1
+    stored = names(engine)
+    assert thread_outcomes == [stored["by a thread"]]
+    assert outcomes == [stored[f"item {n}"] for n in range(6)]

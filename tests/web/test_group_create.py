@@ -245,36 +245,53 @@ def test_creates_written_together_write_the_same_rows_as_one_by_one(api: Api, de
     assert numbers_made == list(range(numbers_made[0], numbers_made[0] + len(BODIES)))
 
 
-def test_on_sqlite_creates_are_drafted_one_at_a_time_and_on_postgresql_side_by_side(
+def test_on_sqlite_creates_are_drafted_on_the_event_loop_and_on_postgresql_side_by_side_in_threads(
         api: Api, desk: SeededDesk, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Drafting is CPU on SQLite, where threads side by side only take the GIL from the writer; on PostgreSQL it
-    waits for the server, and drafts overlap."""
-    prepare = TicketService.prepare
+    """Drafting is CPU on SQLite: it runs on the event loop, one create at a time, and the process's writer thread
+    writes; threads side by side would only take the GIL from the writer. On PostgreSQL a draft waits for the
+    server, and drafts overlap in the handler threads."""
+    prepare, write_one, write_many = TicketService.prepare, TicketService._write_draft, TicketService._write_drafts
     inside, most = 0, 0
     counting = threading.Lock()
-    threads: set[str] = set()
+    drafting: set[str] = set()
+    writing: set[str] = set()
 
     def watched(service: TicketService, *args: Any, **kwargs: Any) -> Any:
         nonlocal inside, most
         with counting:
             inside += 1
             most = max(most, inside)
-            threads.add(threading.current_thread().name)
+            drafting.add(threading.current_thread().name)
         try:
-            time.sleep(0.02)  # long enough for the other threads to arrive while this draft is under way
+            time.sleep(0.02)  # long enough for the other requests to arrive while this draft is under way
             return prepare(service, *args, **kwargs)
         finally:
             with counting:
                 inside -= 1
 
+    def one(service: TicketService, *args: Any) -> Any:
+        writing.add(threading.current_thread().name)
+        return write_one(service, *args)
+
+    def many(service: TicketService, *args: Any) -> Any:
+        writing.add(threading.current_thread().name)
+        return write_many(service, *args)
+
     monkeypatch.setattr(TicketService, "prepare", watched)
+    monkeypatch.setattr(TicketService, "_write_draft", one)
+    monkeypatch.setattr(TicketService, "_write_drafts", many)
     with ThreadPoolExecutor(max_workers=8) as pool:
         responses = list(pool.map(lambda n: post(api, {"title": f"Drafted {n}"}), range(16)))
     assert [r.status_code for r in responses] == [201] * 16
+    assert drafting
     if desk.engine.dialect.name == "sqlite":
         assert most == 1
+        # One thread drafted them all, the app's own (the test client's event loop), and none of the handler pool's.
+        assert len(drafting) == 1, drafting
+        assert not any(name.startswith("tessera-handler") for name in drafting), drafting
+        # And the process's writer thread wrote them.
+        assert writing == {"tessera-writer"}, writing
     else:
         assert most > 1
-    # The handlers ran on the app's own pool (runtime/web/threaded.HANDLER_THREADS), not the loop's default one.
-    assert threads
-    assert all(name.startswith("tessera-handler") for name in threads), threads
+        # The handlers ran on the app's own pool (runtime/web/threaded.HANDLER_THREADS), not the loop's default one.
+        assert all(name.startswith("tessera-handler") for name in drafting), drafting
