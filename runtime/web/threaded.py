@@ -28,10 +28,11 @@ def threaded(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
 
 
 # Threads for the blocking handlers of one process: Litestar runs a synchronous handler in the event loop's default
-# executor, which Python sizes by the cores (six on two). A create waits in its thread for the shared write
-# transaction (runtime/db/group_commit.py), so six threads capped how many creates one commit could carry; with 32,
-# creates at concurrency 64 went from about 930-990 to 1,100-1,380 per second and from about 1.5 to 1.2 ms of CPU each
-# (bench/api.py's creates, back to back).
+# executor, which Python sizes by the cores (six on two). A create that is not drafted on the loop (on PostgreSQL,
+# or with an idempotency key) waits in its thread for the shared write transaction (runtime/db/group_commit.py), so
+# six threads capped how many creates one commit could carry; with 32, creates at concurrency 64 went from about
+# 930-990 to 1,100-1,380 per second and from about 1.5 to 1.2 ms of CPU each (bench/api.py's creates, back to back,
+# before creates on SQLite moved to the event loop and the writer thread).
 HANDLER_THREADS = 32
 
 
