@@ -44,6 +44,9 @@ Alongside = tuple[Callable[[sa.Connection, list[Any]], list[T]], Any]
 
 # Work items in one transaction at most: the write lock is held for all of them, and the first waits for the last.
 MOST = 50
+# Seconds the writer thread waits for coroutines' work before it ends (a test suite makes many engines, each with
+# its own writer; a server's process makes one).
+WRITER_IDLE = 10.0
 SAVEPOINT, RELEASE, ROLLBACK_TO = "SAVEPOINT job", "RELEASE SAVEPOINT job", "ROLLBACK TO SAVEPOINT job"
 log = logging.getLogger("tessera.db")
 
@@ -126,7 +129,9 @@ class GroupCommit:
         while True:
             with self._changed:
                 while self._leading or not self._queue:
-                    self._changed.wait()
+                    if not self._changed.wait(WRITER_IDLE) and not self._queue:
+                        self._writer = None  # the next coroutine's work starts another
+                        return
                 self._leading = True
                 batch, self._queue = self._queue[:self.most], self._queue[self.most:]
             try:

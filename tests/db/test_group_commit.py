@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from runtime.db import group_commit as group_commit_module
 from runtime.db.engine import make_engine, write_transaction
 from runtime.db.group_commit import Alongside, GroupCommit, group_commit
 
@@ -337,3 +338,19 @@ def test_threads_and_coroutines_share_one_transaction(engine: sa.Engine) -> None
     stored = names(engine)
     assert thread_outcomes == [stored["by a thread"]]
     assert outcomes == [stored[f"item {n}"] for n in range(6)]
+
+
+def test_an_idle_writer_thread_ends_and_the_next_coroutine_starts_another(
+        engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(group_commit_module, "WRITER_IDLE", 0.05)
+    group = GroupCommit(lambda: write_transaction(engine))
+
+    def writers() -> list[threading.Thread]:
+        return [thread for thread in threading.enumerate() if thread.name == "tessera-writer"]
+
+    before = set(writers())
+    assert asyncio.run(asyncio.wait_for(group.run_async(insert("first")), HANG_GUARD)) == names(engine)["first"]
+    [first] = set(writers()) - before
+    first.join(HANG_GUARD)
+    assert not first.is_alive()  # nothing more came: it ended
+    assert asyncio.run(asyncio.wait_for(group.run_async(insert("second")), HANG_GUARD)) == names(engine)["second"]
