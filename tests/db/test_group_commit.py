@@ -132,9 +132,12 @@ def test_work_the_database_refuses_fails_alone_and_leaves_nothing_behind(engine:
     assert [outcomes[n] for n in (0, 1, 2, 4, 5)] == [stored[f"item {n}"] for n in (0, 1, 2, 4, 5)]
 
 
-def test_a_shared_transaction_that_fails_is_run_again_by_each_thread_alone(engine: sa.Engine) -> None:
+@pytest.mark.parametrize("waiting", ["threads", "coroutines"])
+def test_a_shared_transaction_that_fails_is_run_again_job_by_job(engine: sa.Engine, waiting: str) -> None:
+    """Threads each run their own again; the writer thread runs the coroutines' again for them."""
     transactions = Transactions(engine, others=5, fail_at=0)
-    outcomes = run_all(transactions, [insert(f"item {n}") for n in range(6)])
+    outcomes = (run_all if waiting == "threads" else run_all_async)(transactions,
+                                                                     [insert(f"item {n}") for n in range(6)])
     assert transactions.opened == 1 + 6  # the failed batch, then each of its six alone
     stored = names(engine)
     assert len(stored) == 6
@@ -188,14 +191,21 @@ def test_like_work_that_fails_together_is_done_one_by_one_and_a_refusal_stays_it
     assert [outcomes[n] for n in (0, 1, 3, 4)] == [stored[names_given[n]] for n in (0, 1, 3, 4)]
 
 
+def interrupt(_connection: sa.Connection) -> object:
+    raise Interrupted
+
+
+def with_interruption() -> list[Callable[[sa.Connection], int]]:
+    """Six inserts, the third of which raises ``Interrupted`` once it has written."""
+    works = [insert(f"item {n}") for n in range(6)]
+    works[2] = insert("interrupted", then=interrupt)
+    return works
+
+
 def test_an_interrupted_writer_leaves_no_thread_waiting(engine: sa.Engine) -> None:
     transactions = Transactions(engine, others=5)
 
-    def interrupt(_connection: sa.Connection) -> object:
-        raise Interrupted
-
-    works = [insert(f"item {n}") for n in range(6)]
-    works[2] = insert("interrupted", then=interrupt)
+    works = with_interruption()
     outcomes = run_all(transactions, works)  # fails if any thread is still waiting
     interrupted = [n for n, outcome in enumerate(outcomes) if isinstance(outcome, Interrupted)]
     # The interrupted work, and the thread that was writing the batch when it was interrupted (perhaps the same);
@@ -283,15 +293,6 @@ def test_coroutines_work_is_written_together_by_the_writer_thread(engine: sa.Eng
     assert transactions.group.waiting == 0
 
 
-def test_a_failed_shared_transaction_is_written_again_job_by_job_for_coroutines(engine: sa.Engine) -> None:
-    transactions = Transactions(engine, others=5, fail_at=0)
-    outcomes = run_all_async(transactions, [insert(f"item {n}") for n in range(6)])
-    assert transactions.opened == 1 + 6  # the failed batch, then each of its six alone
-    stored = names(engine)
-    assert len(stored) == 6
-    assert outcomes == [stored[f"item {n}"] for n in range(6)]
-
-
 def test_a_coroutine_gone_away_is_still_written_and_the_others_are_told(engine: sa.Engine) -> None:
     transactions = Transactions(engine, others=5)
     outcomes = run_all_async(transactions, [insert(f"item {n}") for n in range(6)], abandoned=frozenset({3}))
@@ -304,11 +305,7 @@ def test_a_coroutine_gone_away_is_still_written_and_the_others_are_told(engine: 
 def test_work_interrupting_the_writer_thread_fails_alone_and_the_writer_goes_on(engine: sa.Engine) -> None:
     transactions = Transactions(engine, others=5)
 
-    def interrupt(_connection: sa.Connection) -> object:
-        raise Interrupted
-
-    works = [insert(f"item {n}") for n in range(6)]
-    works[2] = insert("interrupted", then=interrupt)
+    works = with_interruption()
     outcomes = run_all_async(transactions, works)
     assert isinstance(outcomes[2], RuntimeError)
     assert isinstance(outcomes[2].__cause__, Interrupted)
