@@ -19,6 +19,10 @@ except ImportError:  # pragma: no cover - Windows: threads are still serialized,
 
 MMAP_SIZE = 2**30  # bytes of a SQLite database file read through a memory map
 GATE_TIMEOUT = 5.0  # seconds, as PRAGMA busy_timeout: after that a writer goes on and lets SQLite decide
+AUTOCHECKPOINT = 1000  # log pages after which a commit outside ``write_transaction`` checkpoints (SQLite's default)
+# ``write_transaction``'s commits of one process between the log checkpoints it runs itself, after the write lock: a
+# batch of creates adds about 50-70 pages to the log: with two processes, about as often as SQLite's own would be.
+CHECKPOINT_EVERY = 32
 
 
 def database_url(url: str, root: Path) -> str:
@@ -84,6 +88,13 @@ class WriterGate:
         self.depth = 0  # nested write transactions of the holding thread
         self.fd: int | None = None
         self.pid = os.getpid()
+        self.commits = 0  # write transactions of this process through the gate, for ``committed``
+
+    def committed(self) -> bool:
+        """Count a commit; True when it is this process's turn to checkpoint the log (every ``CHECKPOINT_EVERY``-th).
+        Not locked: a count lost to a race only moves a checkpoint by one commit."""
+        self.commits += 1
+        return self.commits % CHECKPOINT_EVERY == 0
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -155,7 +166,12 @@ def write_transaction(engine: sa.Engine, *, replayable: bool = False) -> Iterato
     log is synced once the writer gate and the write lock are let go, before this returns: the caller's commit is
     as durable as with synchronous=FULL when it goes on, but the next writer need not wait for this one's disk
     sync (a millisecond or more, much of the time the lock was held for a batch of creates). A power cut in
-    between loses the commit, which nobody has been told of yet, with anything committed after it."""
+    between loses the commit, which nobody has been told of yet, with anything committed after it.
+
+    Nor does the commit copy the log into the database when the log has grown long (SQLite's automatic checkpoint,
+    which the committing connection runs before it returns, while the gate is still held): every
+    ``CHECKPOINT_EVERY``-th write of this process runs that checkpoint itself, after the gate is let go, while the
+    next writer goes on."""
     gate = writer_gate(engine)
     with engine.connect() as connection:
         if gate is None:
@@ -166,8 +182,10 @@ def write_transaction(engine: sa.Engine, *, replayable: bool = False) -> Iterato
             return
         logged = connection.connection.info.get(IN_WAL, False)
         raw = connection.connection.driver_connection if replayable or logged else None
-        if raw is not None:
-            raw.execute("PRAGMA synchronous=NORMAL")  # on the driver: SQLAlchemy would begin a transaction
+        if raw is not None:  # on the driver: SQLAlchemy would begin a transaction
+            raw.execute("PRAGMA synchronous=NORMAL")
+            if logged:
+                raw.execute("PRAGMA wal_autocheckpoint=0")
         try:
             with gate.held():
                 connection.connection.info[WRITE_BEGIN] = True  # taken by the BEGIN just below
@@ -176,5 +194,11 @@ def write_transaction(engine: sa.Engine, *, replayable: bool = False) -> Iterato
         finally:
             if raw is not None:
                 raw.execute("PRAGMA synchronous=FULL")
-        if logged and not replayable:  # committed (an error would have left above)
+                if logged:
+                    raw.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT}")
+        # Committed (an error would have left above).
+        if logged and not replayable:
             gate.sync()
+        if logged and gate.committed():
+            assert raw is not None
+            raw.execute("PRAGMA wal_checkpoint(PASSIVE)")

@@ -109,3 +109,29 @@ def test_a_database_without_a_write_ahead_log_commits_waiting_for_the_disk(
         connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
     assert not Path(f"{tmp_path}/t.db-wal").exists()
     engine.dispose()
+
+
+def test_the_log_is_checkpointed_by_every_so_many_writes_after_the_lock_not_by_a_commit_inside_it(
+        engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = writer_gate(engine)
+    assert gate is not None
+    monkeypatch.setattr(engines, "CHECKPOINT_EVERY", 3)
+    gate.commits = 0
+    seen: list[tuple[str, int]] = []  # each statement SQLite ran on the connection, and the gate's depth then
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        raw.set_trace_callback(lambda sql: seen.append((sql, gate.depth)))
+    try:
+        for n in range(6):
+            with write_transaction(engine, replayable=n % 2 == 1) as connection:
+                connection.exec_driver_sql(f"INSERT INTO t VALUES ({n})")
+                # SQLite's own checkpoint, which a commit would run inside the lock, is off for these commits.
+                assert int(connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()) == 0
+    finally:
+        raw.set_trace_callback(None)
+    checkpoints = [depth for sql, depth in seen if sql.startswith("PRAGMA wal_checkpoint")]
+    assert checkpoints == [0, 0]  # the third and the sixth write's, each once the gate was let go
+    assert count(engine) == 6
+    with engine.connect() as connection:  # back to SQLite's own for whatever else writes through the connection
+        assert int(connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()) == engines.AUTOCHECKPOINT
