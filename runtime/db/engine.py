@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +19,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: threads are still serialized, processes by SQLite alone
     fcntl = None  # type: ignore[assignment]
 
+log = logging.getLogger("tessera.db")
 MMAP_SIZE = 2**30  # bytes of a SQLite database file read through a memory map
 GATE_TIMEOUT = 5.0  # seconds, as PRAGMA busy_timeout: after that a writer goes on and lets SQLite decide
 AUTOCHECKPOINT = 1000  # log pages after which a commit outside ``write_transaction`` checkpoints (SQLite's default)
@@ -201,4 +204,7 @@ def write_transaction(engine: sa.Engine, *, replayable: bool = False) -> Iterato
             gate.sync()
         if logged and gate.committed():
             assert raw is not None
-            raw.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            try:
+                raw.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:  # the commit stands; the next turn (or SQLite's own) checkpoints
+                log.warning("checkpointing the write-ahead log failed", exc_info=True)

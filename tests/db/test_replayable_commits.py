@@ -6,6 +6,7 @@ expects."""
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,3 +136,25 @@ def test_the_log_is_checkpointed_by_every_so_many_writes_after_the_lock_not_by_a
     assert count(engine) == 6
     with engine.connect() as connection:  # back to SQLite's own for whatever else writes through the connection
         assert int(connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()) == engines.AUTOCHECKPOINT
+
+
+def test_a_checkpoint_that_fails_leaves_the_commit_standing(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    gate = writer_gate(engine)
+    assert gate is not None
+    monkeypatch.setattr(engines, "CHECKPOINT_EVERY", 1)
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        assert raw is not None
+
+        def refuse(action: int, name: str | None, *_: object) -> int:  # asked before each statement's parts
+            return sqlite3.SQLITE_DENY if action == sqlite3.SQLITE_PRAGMA and name == "wal_checkpoint" else 0
+
+        raw.set_authorizer(refuse)
+    try:
+        with write_transaction(engine) as connection:
+            connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+    finally:
+        raw.set_authorizer(None)
+    assert count(engine) == 1
+    assert "checkpointing the write-ahead log failed" in caplog.text
