@@ -91,9 +91,9 @@ class WriterGate:
         self.depth = 0  # nested write transactions of the holding thread
         self.fd: int | None = None
         self.pid = os.getpid()
-        self.commits = 0  # write transactions of this process through the gate, for ``committed``
+        self.commits = 0  # write transactions of this process through the gate, for ``checkpoint_due``
 
-    def committed(self) -> bool:
+    def checkpoint_due(self) -> bool:
         """Count a commit; True when it is this process's turn to checkpoint the log (every ``CHECKPOINT_EVERY``-th).
         Not locked: a count lost to a race only moves a checkpoint by one commit."""
         self.commits += 1
@@ -202,7 +202,7 @@ def write_transaction(engine: sa.Engine, *, replayable: bool = False) -> Iterato
         # Committed (an error would have left above).
         if logged and not replayable:
             gate.sync()
-        if logged and gate.committed():
+        if logged and gate.checkpoint_due():
             assert raw is not None
             try:
                 raw.execute("PRAGMA wal_checkpoint(PASSIVE)")

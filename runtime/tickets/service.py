@@ -105,9 +105,10 @@ class TicketService:
         self._reply_mail = ReplyMail(compiled)
         self._inbox = inbox_for(compiled)
         self._together = group_commit(engine)
-        # On SQLite one create at a time is validated and drafted in this process: the work is CPU (reads from the
-        # file take microseconds), threads doing it side by side gain nothing under the GIL and take it in turns
-        # from the thread holding the write lock. Measured (bench/api.py's creates, two processes): 860 -> 980-1,030
+        # On SQLite threads creating tickets validate and draft one at a time (the API's creates are drafted on the
+        # event loop instead, one at a time too): the work is CPU (reads from the file take microseconds), threads
+        # doing it side by side gain nothing under the GIL and take it in turns from the thread holding the write
+        # lock. Measured (bench/api.py's creates, two processes): 860 -> 980-1,030
         # creates/s at c=64, 1.7 -> 1.5 ms of CPU per create. On PostgreSQL a draft waits for the server's answers
         # to its reads, which other threads' drafts should overlap.
         self._drafting: AbstractContextManager[Any] = (threading.Lock() if engine.dialect.name == "sqlite"
@@ -134,9 +135,9 @@ class TicketService:
                channel: str = "api", *, source_name: str | None = None,
                external_ref: str | None = None) -> dict[str, Any]:
         """``source_name`` and ``external_ref`` say where in the channel the ticket came from (intake sets them)."""
-        with self._drafting, self.engine.connect() as reading:
-            new = self.prepare(actor, type_name, payload, reading=reading)
-            draft = self._draft(reading, new, channel, source_name=source_name, external_ref=external_ref)
+        with self._drafting:
+            draft = self._drafted(actor, type_name, payload, channel, source_name=source_name,
+                                  external_ref=external_ref)
         row = self.together(lambda connection: self._write_draft(connection, draft),
                             alongside=(self._write_drafts, draft) if self._rows_at_once else None)
         return redact(row, actor)
@@ -145,13 +146,18 @@ class TicketService:
                            channel: str = "api") -> dict[str, Any]:
         """``create`` for a coroutine on a SQLite file (``creates_on_loop``): validated and drafted right here on
         the event loop, written by the process's writer thread together with whatever else is queued."""
-        with self.engine.connect() as reading:
-            new = self.prepare(actor, type_name, payload, reading=reading)
-            draft = self._draft(reading, new, channel)
+        draft = self._drafted(actor, type_name, payload, channel)
         with _integrity_as_invalid():
             row = await self._together.run_async(lambda connection: self._write_draft(connection, draft),
                                                  alongside=(self._write_drafts, draft))
         return redact(row, actor)
+
+    def _drafted(self, actor: Actor, type_name: str, payload: dict[str, Any] | BaseModel, channel: str, *,
+                 source_name: str | None = None, external_ref: str | None = None) -> _Draft:
+        """A new ticket validated, its reads done and its rows drafted, on a reading connection of its own."""
+        with self.engine.connect() as reading:
+            new = self.prepare(actor, type_name, payload, reading=reading)
+            return self._draft(reading, new, channel, source_name=source_name, external_ref=external_ref)
 
     def prepare(self, actor: Actor, type_name: str, payload: dict[str, Any] | BaseModel, *,
                 reading: sa.Connection | None = None) -> NewTicket:

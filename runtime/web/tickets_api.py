@@ -180,12 +180,12 @@ def _typed_handlers(type_name: str, compiled: CompiledDesk, service: TicketServi
     read.__annotations__ = {"actor": Who, "ticket_id": Id, "return": Json}
     update.__annotations__ = {"actor": Who, "ticket_id": Id, "data": JSONBody[update_model],  # type: ignore[valid-type,misc]
                               "return": Json}
-    common: dict[str, Any] = {"sync_to_thread": True, "dependencies": dependencies, "tags": [type_name]}
+    on_loop: dict[str, Any] = {"dependencies": dependencies, "tags": [type_name]}
+    common: dict[str, Any] = {"sync_to_thread": True, **on_loop}
+    creating, options = (create_on_loop, on_loop) if service.creates_on_loop else (create, common)
     return [
         post(base, name=f"create_{type_name}", operation_id=f"create_{type_name}", responses=CONFLICT,
-             **common)(create) if not service.creates_on_loop else
-        post(base, name=f"create_{type_name}", operation_id=f"create_{type_name}", responses=CONFLICT,
-             dependencies=dependencies, tags=[type_name])(create_on_loop),
+             **options)(creating),
         get(f"{base}/{{ticket_id:int}}", name=f"read_{type_name}", operation_id=f"read_{type_name}", **common)(read),
         patch(f"{base}/{{ticket_id:int}}", name=f"update_{type_name}", operation_id=f"update_{type_name}",
               responses=CONFLICT, **common)(update),
